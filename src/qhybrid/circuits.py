@@ -1,0 +1,285 @@
+"""The Circuit IR: a backend-neutral, plain-data description of a variational circuit.
+
+    c = Circuit(3)
+    for i in range(3):
+        c.ry(i, Input(i))
+    c.cnot(0, 1); c.crx(1, 2, Weight(0)); c.rot(2, Weight(1), Weight(2), Weight(3))
+    c.observe("Z0", "X1 X2")
+    y = c.run(x, w)          # x: (..., 3), w: (4,) -> y: (..., 2)
+
+Each angle is a float, `Input(i)` (feature i of every sample, optionally scaled, or a
+product of two features) or `Weight(j)` (trainable parameter j). Conventions are PennyLane's.
+Export (PennyLane, Qiskit, OpenQASM) lives in `export.py`, drawing in `drawing.py`.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+from .gates import GATES
+
+
+@dataclass(frozen=True)
+class Input:
+    """Feature `index` of each sample, times `scale` (angle = scale * x[..., index])."""
+    index: int
+    scale: float = 1.0
+
+    def __mul__(self, other):
+        if isinstance(other, Input):
+            return InputProduct(self.index, other.index, self.scale * other.scale)
+        return Input(self.index, self.scale * float(other))
+
+    __rmul__ = __mul__
+
+    def __str__(self):
+        return f"x{self.index}" if self.scale == 1 else f"{self.scale:g}*x{self.index}"
+
+
+@dataclass(frozen=True)
+class InputProduct:
+    """scale * x[..., i] * x[..., j] (used by IQP feature maps)."""
+    i: int
+    j: int
+    scale: float = 1.0
+
+    def __str__(self):
+        s = f"x{self.i}*x{self.j}"
+        return s if self.scale == 1 else f"{self.scale:g}*{s}"
+
+
+@dataclass(frozen=True)
+class Weight:
+    """Trainable parameter `index` of the circuit's weight vector, times `scale`."""
+    index: int
+    scale: float = 1.0
+
+    def __mul__(self, other):
+        return Weight(self.index, self.scale * float(other))
+
+    __rmul__ = __mul__
+
+    def __str__(self):
+        return f"w{self.index}" if self.scale == 1 else f"{self.scale:g}*w{self.index}"
+
+
+Angle = float | Input | InputProduct | Weight
+
+
+@dataclass(frozen=True)
+class Op:
+    name: str
+    wires: tuple[int, ...]
+    params: tuple[Angle, ...]
+
+    @property
+    def depends_on_input(self) -> bool:
+        return any(isinstance(p, (Input, InputProduct)) for p in self.params)
+
+
+_PAULI_TOKEN = re.compile(r"([IXYZ])\s*(\d+)")
+
+
+def parse_pauli(word: str, n_qubits: int) -> tuple[tuple[int, str], ...]:
+    """'X1 Z3' -> ((1, 'X'), (3, 'Z')); identity factors dropped; wires checked."""
+    text = word.replace("@", " ").strip().upper()
+    tokens = _PAULI_TOKEN.findall(text)
+    if not tokens or _PAULI_TOKEN.sub("", text).strip():
+        raise ValueError(f"cannot read Pauli word {word!r}: write it as letters X, Y, Z (or I) each "
+                         f"followed by a wire, separated by spaces, e.g. 'Z0' or 'X1 X2'")
+    factors: dict[int, str] = {}
+    for letter, wire in tokens:
+        w = int(wire)
+        if w >= n_qubits:
+            raise ValueError(f"Pauli word {word!r} names wire {w}, but the circuit has wires "
+                             f"0..{n_qubits - 1}")
+        if w in factors:
+            raise ValueError(f"Pauli word {word!r} names wire {w} twice; give each wire one letter")
+        if letter != "I":
+            factors[w] = letter
+    return tuple(sorted(factors.items()))
+
+
+class Circuit:
+    """A variational circuit on `n_qubits` wires: gates, angles and observables.
+
+    Gate methods are PennyLane op names in lower case, wires first then angles.
+    `n_inputs` / `n_weights` are inferred from the largest index used; pass them to
+    reserve more (a layer that ignores some features, say).
+    """
+
+    MAX_QUBITS = 30
+
+    def __init__(self, n_qubits: int, n_inputs: int | None = None, n_weights: int | None = None):
+        if not isinstance(n_qubits, int) or not 1 <= n_qubits <= self.MAX_QUBITS:
+            raise ValueError(f"n_qubits must be an integer from 1 to {self.MAX_QUBITS}, got {n_qubits!r}")
+        self.n_qubits = n_qubits
+        self.ops: list[Op] = []
+        self._observables: list[tuple[tuple[int, str], ...]] | None = None
+        self._labels: list[str] | None = None
+        self._min_inputs = n_inputs or 0
+        self._min_weights = n_weights or 0
+
+    # ---- building -------------------------------------------------------------------
+    def add(self, name: str, wires, *params) -> "Circuit":
+        """Append gate `name` on `wires` with angles `params` (what every gate method calls)."""
+        spec = GATES.get(name)
+        if spec is None:
+            hint = difflib.get_close_matches(name, GATES, n=1)
+            raise ValueError(f"unknown gate {name!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                             + f"; valid gates: {', '.join(GATES)}")
+        wires = (wires,) if isinstance(wires, int) else tuple(wires)
+        if len(wires) != spec.n_wires:
+            raise ValueError(f"{name} acts on {spec.n_wires} wire(s), got wires {wires}")
+        for w in wires:
+            if not isinstance(w, int) or not 0 <= w < self.n_qubits:
+                raise ValueError(f"{name}: wire {w!r} is out of range; this circuit has wires "
+                                 f"0..{self.n_qubits - 1} (make the Circuit larger or fix the wire)")
+        if len(set(wires)) != len(wires):
+            raise ValueError(f"{name}: wires must differ, got {wires}")
+        if len(params) != spec.n_params:
+            raise ValueError(f"{name} takes {spec.n_params} angle(s), got {len(params)}")
+        params = tuple(self._check_angle(name, p) for p in params)
+        self.ops.append(Op(name, wires, params))
+        self._invalidate()
+        return self
+
+    @staticmethod
+    def _check_angle(name, p):
+        if isinstance(p, (Input, InputProduct, Weight)):
+            idx = (p.i, p.j) if isinstance(p, InputProduct) else (p.index,)
+            if any(not isinstance(k, int) or k < 0 for k in idx):
+                raise ValueError(f"{name}: index {idx} of {p} must be a non-negative integer")
+            return p
+        try:
+            return float(p)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name}: angle {p!r} must be a number, Input(i) or Weight(j)") from None
+
+    def __getattr__(self, item):
+        if item.startswith("_"):
+            raise AttributeError(item)
+        hint = difflib.get_close_matches(item, list(GATES) + ["observe", "run", "draw"], n=1)
+        raise AttributeError(f"Circuit has no method {item!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")
+                             + f" Gates: {', '.join(GATES)}")
+
+    def new_weights(self, k: int) -> list[Weight]:
+        """Reserve k fresh trainable parameters (indices after all used so far)."""
+        start = self.n_weights
+        self._min_weights = start + k
+        return [Weight(start + i) for i in range(k)]
+
+    def observe(self, *words: str) -> "Circuit":
+        """Set the measured Pauli words, e.g. observe("Z0", "X1 X2"); replaces earlier ones."""
+        if not words:
+            raise ValueError("observe() needs at least one Pauli word, e.g. observe('Z0')")
+        self._observables = [parse_pauli(w, self.n_qubits) for w in words]
+        self._labels = [" ".join(f"{p}{w}" for w, p in obs) or "I" for obs in self._observables]
+        self._invalidate()
+        return self
+
+    def _invalidate(self):
+        self.__dict__.pop("_plan_cache", None)
+
+    # ---- properties -----------------------------------------------------------------
+    @property
+    def observables(self) -> list[tuple[tuple[int, str], ...]]:
+        if self._observables is None:
+            return [((w, "Z"),) for w in range(self.n_qubits)]
+        return self._observables
+
+    @property
+    def observable_labels(self) -> list[str]:
+        return self._labels or [f"Z{w}" for w in range(self.n_qubits)]
+
+    @property
+    def n_obs(self) -> int:
+        return len(self.observables)
+
+    @property
+    def n_inputs(self) -> int:
+        used = [i for op in self.ops for p in op.params
+                for i in ((p.index,) if isinstance(p, Input) else (p.i, p.j) if isinstance(p, InputProduct) else ())]
+        return max([self._min_inputs] + [i + 1 for i in used])
+
+    @property
+    def n_weights(self) -> int:
+        used = [p.index for op in self.ops for p in op.params if isinstance(p, Weight)]
+        return max([self._min_weights] + [i + 1 for i in used])
+
+    def resources(self) -> dict:
+        """Depth, gate counts and parameter counts of the circuit (before any transpilation)."""
+        level = [0] * self.n_qubits
+        counts: dict[str, int] = {}
+        for op in self.ops:
+            d = max(level[w] for w in op.wires) + 1
+            for w in op.wires:
+                level[w] = d
+            counts[op.name] = counts.get(op.name, 0) + 1
+        return {
+            "n_qubits": self.n_qubits,
+            "depth": max(level) if self.ops else 0,
+            "gates": len(self.ops),
+            "one_qubit_gates": sum(len(op.wires) == 1 for op in self.ops),
+            "two_qubit_gates": sum(len(op.wires) == 2 for op in self.ops),
+            "n_inputs": self.n_inputs,
+            "n_weights": self.n_weights,
+            "n_observables": self.n_obs,
+            "gate_counts": counts,
+        }
+
+    # ---- running and exporting --------------------------------------------------------
+    def run(self, inputs=None, weights=None, backend="statevector", shots: int | None = None,
+            generator=None):
+        """Expectations of the observables: inputs (..., n_inputs), weights (n_weights,) -> (..., n_obs)."""
+        from .backends import get_backend
+        return get_backend(backend).expval(self, inputs, weights, shots=shots, generator=generator)
+
+    def state(self, inputs=None, weights=None):
+        """Final statevectors (..., 2**n_qubits) from the exact simulator (wire 0 = most significant bit)."""
+        from .backends.statevector import StatevectorBackend
+        return StatevectorBackend().state(self, inputs, weights)
+
+    def to_pennylane(self):
+        from .export import to_pennylane
+        return to_pennylane(self)
+
+    def to_qiskit(self):
+        from .export import to_qiskit
+        return to_qiskit(self)
+
+    def qiskit_observables(self):
+        from .export import qiskit_observables
+        return qiskit_observables(self)
+
+    def to_qasm3(self) -> str:
+        from .export import to_qasm3
+        return to_qasm3(self)
+
+    def draw(self) -> str:
+        from .drawing import draw
+        return draw(self)
+
+    def __repr__(self):
+        r = self.resources()
+        return (f"Circuit(n_qubits={self.n_qubits}, gates={r['gates']}, depth={r['depth']}, "
+                f"n_inputs={self.n_inputs}, n_weights={self.n_weights}, observables={self.observable_labels})")
+
+
+# gate methods: c.ry(0, Input(0)), c.cnot(0, 1), c.rot(2, Weight(0), Weight(1), Weight(2)), ...
+def _make_method(name, spec):
+    def method(self, *args):
+        if len(args) < spec.n_wires:
+            raise ValueError(f"{name} needs {spec.n_wires} wire(s) then {spec.n_params} angle(s)")
+        return self.add(name, args[:spec.n_wires], *args[spec.n_wires:])
+    wires = ", ".join(f"wire{k}" for k in range(spec.n_wires)) if spec.n_wires > 1 else "wire"
+    angles = "".join(f", angle{k}" for k in range(spec.n_params))
+    method.__name__ = name
+    method.__doc__ = f"{name}({wires}{angles}): append a {name.upper()} gate (PennyLane convention)."
+    return method
+
+
+for _name, _spec in GATES.items():
+    setattr(Circuit, _name, _make_method(_name, _spec))

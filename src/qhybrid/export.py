@@ -1,0 +1,106 @@
+"""Export a Circuit to PennyLane (a quantum function), Qiskit (a parameterised QuantumCircuit)
+and OpenQASM 3.
+
+Qiskit numbers qubits little-endian; qhybrid (like PennyLane) makes wire 0 the most
+significant bit. We map wire w -> Qiskit qubit n-1-w, so `Statevector(qc).data[i]` equals
+qhybrid's amplitude i and Pauli labels read left to right as wires 0..n-1.
+"""
+from __future__ import annotations
+
+from .circuits import Circuit, Input, InputProduct, Weight
+from .gates import PENNYLANE_NAMES, QISKIT_NAMES
+from ._optional import require
+
+
+def to_pennylane(circuit: Circuit):
+    """A quantum function `qfunc(inputs, weights)` returning the expectations; use inside a QNode.
+
+    inputs may carry leading batch dims (PennyLane parameter broadcasting): inputs[..., i].
+    """
+    qml = require("pennylane")
+
+    def value(p, inputs, weights):
+        if isinstance(p, Input):
+            return inputs[..., p.index] * p.scale
+        if isinstance(p, InputProduct):
+            return inputs[..., p.i] * inputs[..., p.j] * p.scale
+        if isinstance(p, Weight):
+            return weights[p.index] * p.scale
+        return p
+
+    letters = {"X": qml.PauliX, "Y": qml.PauliY, "Z": qml.PauliZ}
+
+    def qfunc(inputs=None, weights=None):
+        for op in circuit.ops:
+            getattr(qml, PENNYLANE_NAMES[op.name])(*[value(p, inputs, weights) for p in op.params],
+                                                   wires=list(op.wires))
+        out = []
+        for obs in circuit.observables:
+            if not obs:
+                out.append(qml.expval(qml.Identity(0)))
+                continue
+            term = letters[obs[0][1]](obs[0][0])
+            for w, p in obs[1:]:
+                term = term @ letters[p](w)
+            out.append(qml.expval(term))
+        return out
+
+    return qfunc
+
+
+def to_qiskit(circuit: Circuit):
+    """A QuantumCircuit with ParameterVectors `x` (inputs) and `w` (weights); no measurements.
+
+    Bind with `qc.assign_parameters({qc_x: x_values, qc_w: w_values})` using the vectors
+    stored as `qc.metadata["inputs"]` / `qc.metadata["weights"]`.
+    """
+    qk = require("qiskit")
+    from qiskit.circuit import ParameterVector
+
+    n = circuit.n_qubits
+    x = ParameterVector("x", circuit.n_inputs)
+    w = ParameterVector("w", circuit.n_weights)
+    qc = qk.QuantumCircuit(n)
+
+    def value(p):
+        if isinstance(p, Input):
+            return x[p.index] * p.scale if p.scale != 1 else x[p.index]
+        if isinstance(p, InputProduct):
+            return x[p.i] * x[p.j] * p.scale
+        if isinstance(p, Weight):
+            return w[p.index] * p.scale if p.scale != 1 else w[p.index]
+        return p
+
+    for op in circuit.ops:
+        qubits = [n - 1 - q for q in op.wires]
+        angles = [value(p) for p in op.params]
+        if op.name == "rot":
+            phi, theta, omega = angles
+            qc.rz(phi, qubits[0]); qc.ry(theta, qubits[0]); qc.rz(omega, qubits[0])
+        else:
+            getattr(qc, QISKIT_NAMES[op.name])(*angles, *qubits)
+    qc.metadata = {"inputs": x, "weights": w}
+    return qc
+
+
+def qiskit_observables(circuit: Circuit):
+    """The observables as Qiskit SparsePauliOps on the exported circuit's qubit order."""
+    require("qiskit")
+    from qiskit.quantum_info import SparsePauliOp
+
+    n = circuit.n_qubits
+    ops = []
+    for obs in circuit.observables:
+        label = ["I"] * n
+        for wire, p in obs:
+            label[wire] = p          # string position = wire (Qiskit reads labels right to left)
+        ops.append(SparsePauliOp("".join(label)))
+    return ops
+
+
+def to_qasm3(circuit: Circuit) -> str:
+    """OpenQASM 3 text of the exported Qiskit circuit (inputs and weights as `input float` parameters)."""
+    require("qiskit")
+    from qiskit import qasm3
+
+    return qasm3.dumps(to_qiskit(circuit))
