@@ -1,0 +1,113 @@
+"""Quixer-style token mixing: a linear combination of token unitaries, then a polynomial (QSVT).
+
+Reference: Khatri et al., "Quixer: A Quantum Transformer Model", arXiv:2406.04305 (2024).
+Here causal: position t mixes only tokens s <= t.
+
+    angles_s = W x_s                                  (classical map, one vector per token)
+    U_s      = PQC(angles_s)                          (n-qubit unitary, all angles data-dependent)
+    M_t      = sum_{s<=t} b_s U_s / sum_{s<=t} |b_s|   (LCU, trainable complex b per position)
+    psi_t    = P(M_t)|0> / ||P(M_t)|0>||,  P(M) = sum_k c_k M^k / sum_k |c_k|   (trainable complex c)
+    y_t      = <X_i>, <Y_i>, <Z_i> of V(w) psi_t      (trainable read-out circuit) -> Linear -> d_model
+
+The success (postselection) probability of the block-encoded P(M_t) applied to |0> is
+||P(M_t)|0>||^2 with the normalisations above; its batch mean after each forward is kept in
+`.success_probability` (a hardware run would need about 1/p repetitions per kept sample).
+Quantum: the token PQC, b, c and the read-out circuit. Classical: the angle map and output map.
+Like the paper, one mixer spans the whole width (n_heads is not used). Cost: B*T unitaries of
+size 2^n x 2^n per pass; statevector backend only.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..backends.statevector import expectations, simulate
+from ..circuits import Circuit, Input
+from ..templates import build_circuit
+from ._quantum import pauli_observables, quantum_parameter
+from .attention import _Attention
+
+
+def token_circuit(n_qubits: int, n_layers: int) -> Circuit:
+    """The per-token PQC: n_layers x (RY, RZ on every wire from inputs, then a CNOT ring)."""
+    c = Circuit(n_qubits)
+    k = 0
+    for _ in range(n_layers):
+        for i in range(n_qubits):
+            c.ry(i, Input(k)); c.rz(i, Input(k + 1))
+            k += 2
+        if n_qubits > 1:
+            for i in range(n_qubits if n_qubits > 2 else 1):
+                c.cnot(i, (i + 1) % n_qubits)
+    return c
+
+
+def circuit_unitaries(circuit: Circuit, angles: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Unitaries of an input-dependent circuit: angles (N, n_inputs) -> (N, D, D)."""
+    N, D = angles.shape[0], 2 ** circuit.n_qubits
+    dtype = torch.complex128 if angles.dtype == torch.float64 else torch.complex64
+    eye = torch.eye(D, dtype=dtype, device=angles.device)
+    rows = simulate(circuit, angles.repeat_interleave(D, 0), weights, psi0=eye.repeat(N, 1))   # (N*D, D)
+    return rows.view(N, D, D).transpose(1, 2)                      # row k of rows = U e_k -> column k
+
+
+def lcu_qsvt_states(U: torch.Tensor, b: torch.Tensor, c: torch.Tensor, causal: bool,
+                    key_mask: torch.Tensor | None = None):
+    """U (B, T, D, D), b (T,) complex, c (K+1,) complex -> states (B, T, D) and success prob (B, T)."""
+    B, T, D, _ = U.shape
+    coef = b[None, :].expand(B, T)                                 # (B, T)
+    if key_mask is not None:
+        coef = coef * key_mask.to(coef.real.dtype)
+    terms = coef[..., None, None] * U                              # (B, T, D, D)
+    norm = coef.abs()
+    if causal:
+        M, l1 = terms.cumsum(1), norm.cumsum(1)                    # prefix sums: position t sees s <= t
+    else:
+        M, l1 = terms.sum(1, keepdim=True).expand(B, T, D, D), norm.sum(1, keepdim=True).expand(B, T)
+    M = M / l1.clamp_min(1e-12)[..., None, None]
+    v = torch.zeros(B, T, D, dtype=U.dtype, device=U.device)
+    v[..., 0] = 1                                                  # |0...0>
+    out = c[0] * v
+    for k in range(1, c.shape[0]):
+        v = (M @ v.unsqueeze(-1)).squeeze(-1)                      # M^k |0>
+        out = out + c[k] * v
+    out = out / c.abs().sum()
+    p = (out.abs() ** 2).sum(-1)                                   # (B, T) success probability
+    return out / p.sqrt().clamp_min(1e-12)[..., None], p
+
+
+class QuixerAttention(_Attention):
+    """Causal Quixer token mixer (see module docstring); a drop-in for CausalSelfAttention."""
+
+    def __init__(self, d_model, n_heads, dropout=0.0, causal=True, n_qubits=4, n_layers=2,
+                 ansatz="strongly_entangling", encoding="angle_y", backend="statevector", shots=None,
+                 qsvt_degree=2, context=256, **_):
+        super().__init__(d_model, n_heads, dropout, causal)
+        if backend != "statevector" or shots is not None:
+            raise ValueError("quixer attention is simulated exactly (it needs the token unitaries); "
+                             "use backend='statevector' and shots=None")
+        if qsvt_degree < 1:
+            raise ValueError(f"qsvt_degree must be >= 1, got {qsvt_degree}")
+        self.context = context
+        self.token_pqc = token_circuit(n_qubits, n_layers)
+        self.angles = nn.Linear(d_model, self.token_pqc.n_inputs)
+        self.lcu = quantum_parameter(torch.randn(context, 2) * 0.1 + torch.tensor([1.0, 0.0]))   # b = 1 + small noise
+        self.poly = quantum_parameter(torch.randn(qsvt_degree + 1, 2) * 0.1 + torch.tensor([1.0, 0.0]))
+        self.readout = build_circuit(n_qubits, n_layers, "none", ansatz, pauli_observables(n_qubits, "xyz"))
+        self.readout_weights = quantum_parameter(torch.empty(self.readout.n_weights).uniform_(-0.3, 0.3))
+        self.proj = nn.Linear(self.readout.n_obs, d_model)
+        self.success_probability: float | None = None
+
+    def forward(self, x, key_mask=None):
+        B, T, _ = x.shape
+        if T > self.context:
+            raise ValueError(f"sequence length {T} exceeds the Quixer context {self.context}")
+        a = self.angles(x).reshape(B * T, -1)                                      # (B*T, n_angles)
+        U = circuit_unitaries(self.token_pqc, a, a.new_zeros(0)).view(B, T, *([2 ** self.token_pqc.n_qubits] * 2))
+        b = torch.view_as_complex(self.lcu[:T].contiguous()).to(U.dtype)
+        c = torch.view_as_complex(self.poly.contiguous()).to(U.dtype)
+        psi, p = lcu_qsvt_states(U, b, c, self.causal, key_mask)                   # (B, T, D), (B, T)
+        self.success_probability = float(p.detach().mean())
+        psi = simulate(self.readout, a.new_zeros(B * T, 0), self.readout_weights.to(a.dtype), psi0=psi.reshape(B * T, -1))
+        y = expectations(self.readout, psi).view(B, T, -1)                        # (B, T, 3n)
+        return self.dropout(self.proj(y))

@@ -1,0 +1,254 @@
+"""Small language models with swappable quantum parts, their classical twins and parameter counts.
+
+    TinyLM(config)              decoder-only LM: token + learned position embeddings, pre-LN blocks
+                                (attention, feed-forward), final LN, head tied to the embedding table
+    SequenceClassifier(config)  the same blocks (causal or not), pooled, linear head
+    classical_twin(config)      same architecture, every quantum part classical (a ModelConfig)
+    parameter_matched_twin(config, model_cls)  classical config within +-10% of the quantum model's
+                                trainable parameters (optionally excluding embeddings)
+    count_parameters(model)     total / embedding / non_embedding / quantum / classical
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .layers import ATTENTIONS, EMBEDDINGS, FFNS, is_quantum
+
+
+@dataclass
+class QuantumConfig:
+    n_qubits: int = 4                    # qubits per circuit (attention/FFN/embedding circuits)
+    n_layers: int = 2                    # ansatz layers per circuit
+    ansatz: str = "strongly_entangling"  # see qhybrid.templates.ANSATZES
+    encoding: str = "angle_y"            # see qhybrid.templates.ENCODINGS
+    backend: str = "statevector"         # where circuits run
+    shots: int | None = None             # None: exact expectations; k: k-shot estimates
+    qsvt_degree: int = 2                 # Quixer: degree of the mixing polynomial
+    ket_order: int = 2                   # KetEmbedding: number of Kronecker factors
+    ket_rank: int = 2                    # KetEmbedding: number of summed products
+
+
+@dataclass
+class ModelConfig:
+    vocab_size: int = 65                 # tokens
+    context: int = 64                    # maximum sequence length (positions)
+    d_model: int = 32                    # residual width
+    n_heads: int = 4                     # attention heads (d_model % n_heads == 0)
+    n_blocks: int = 2                    # transformer blocks
+    ffn_hidden: int | None = None        # MLP hidden width; None = 4 * d_model
+    dropout: float = 0.0
+    embedding: str = "classical"         # classical | quantum | ket
+    attention: str = "classical"         # classical | vqc | qsann | kernel | quixer
+    ffn: str = "classical"               # classical | vqc
+    tie_weights: bool = True             # LM head shares the token embedding table
+    causal: bool = True                  # SequenceClassifier: False lets every token see every token
+    n_classes: int = 2                   # SequenceClassifier outputs
+    pool: str = "mean"                   # SequenceClassifier pooling: mean | last
+    quantum: QuantumConfig = field(default_factory=QuantumConfig)
+
+    def __post_init__(self):
+        if isinstance(self.quantum, dict):
+            self.quantum = config_from_dict(QuantumConfig, self.quantum, "quantum")
+        for name, options in (("embedding", EMBEDDINGS), ("attention", ATTENTIONS), ("ffn", FFNS),
+                              ("pool", {"mean": 0, "last": 0})):
+            _check_choice(f"model.{name}", getattr(self, name), options)
+        for name in ("vocab_size", "context", "d_model", "n_heads", "n_blocks", "n_classes"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or v < 1:
+                raise ValueError(f"model.{name} must be a positive integer, got {v!r}")
+        if self.d_model % self.n_heads:
+            raise ValueError(f"model.d_model ({self.d_model}) must be divisible by model.n_heads ({self.n_heads})")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"model.dropout must be in [0, 1), got {self.dropout}")
+
+    @property
+    def hidden(self) -> int:
+        return self.ffn_hidden or 4 * self.d_model
+
+    @property
+    def is_quantum(self) -> bool:
+        return (self.embedding, self.attention, self.ffn) != ("classical",) * 3
+
+
+def _check_choice(key, value, options):
+    if value not in options:
+        hint = difflib.get_close_matches(str(value), list(options), n=1)
+        raise ValueError(f"{key} = {value!r} is not valid" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                         + f"; valid: {', '.join(options)}")
+
+
+def config_from_dict(cls, data: dict, prefix: str = "model"):
+    """Build a config dataclass, rejecting unknown keys with the nearest valid one."""
+    names = [f.name for f in dataclasses.fields(cls)]
+    for key in data:
+        if key not in names:
+            hint = difflib.get_close_matches(key, names, n=1)
+            raise ValueError(f"unknown key {prefix}.{key}" + (f" (did you mean {prefix}.{hint[0]}?)" if hint else "")
+                             + f"; valid keys: {', '.join(names)}")
+    return cls(**data)
+
+
+def _quantum_options(cfg: ModelConfig) -> dict:
+    q = cfg.quantum
+    return dict(n_qubits=q.n_qubits, n_layers=q.n_layers, ansatz=q.ansatz, encoding=q.encoding,
+                backend=q.backend, shots=q.shots)
+
+
+class Block(nn.Module):
+    """Pre-LayerNorm transformer block: x + attn(ln(x)), then x + ffn(ln(x))."""
+
+    def __init__(self, cfg: ModelConfig, causal: bool):
+        super().__init__()
+        opts = _quantum_options(cfg)
+        self.ln1 = nn.LayerNorm(cfg.d_model)
+        self.attn = ATTENTIONS[cfg.attention](cfg.d_model, cfg.n_heads, cfg.dropout, causal,
+                                              qsvt_degree=cfg.quantum.qsvt_degree, context=cfg.context, **opts)
+        self.ln2 = nn.LayerNorm(cfg.d_model)
+        self.ffn = FFNS[cfg.ffn](cfg.d_model, cfg.hidden, cfg.dropout, **opts)
+
+    def forward(self, x, key_mask=None):                      # (B, T, C) -> (B, T, C)
+        x = x + self.attn(self.ln1(x), key_mask)
+        return x + self.ffn(self.ln2(x))
+
+
+class _Backbone(nn.Module):
+    def __init__(self, cfg: ModelConfig, causal: bool):
+        super().__init__()
+        self.config = cfg
+        emb_opts = (dict(order=cfg.quantum.ket_order, rank=cfg.quantum.ket_rank) if cfg.embedding == "ket"
+                    else _quantum_options(cfg) if cfg.embedding == "quantum" else {})
+        self.tok_emb = EMBEDDINGS[cfg.embedding](cfg.vocab_size, cfg.d_model, **emb_opts)
+        self.pos_emb = nn.Embedding(cfg.context, cfg.d_model)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.blocks = nn.ModuleList([Block(cfg, causal) for _ in range(cfg.n_blocks)])
+        self.ln_f = nn.LayerNorm(cfg.d_model)
+
+    def _init_classical(self):
+        """GPT-2 init for classical Linear/Embedding weights; quantum parameters keep their own."""
+        for m in self.modules():
+            if isinstance(m, (nn.Linear, nn.Embedding)) and not is_quantum(m.weight):
+                nn.init.normal_(m.weight, std=0.02)
+                if isinstance(m, nn.Linear) and m.bias is not None:
+                    nn.init.zeros_(m.bias)
+
+    def features(self, idx, key_mask=None):                   # (B, T) ids -> (B, T, C)
+        B, T = idx.shape
+        if T > self.config.context:
+            raise ValueError(f"sequence length {T} exceeds model.context = {self.config.context}")
+        if idx.min() < 0 or idx.max() >= self.config.vocab_size:
+            raise ValueError(f"token ids must be in [0, {self.config.vocab_size}), got range "
+                             f"[{int(idx.min())}, {int(idx.max())}]")
+        x = self.drop(self.tok_emb(idx) + self.pos_emb(torch.arange(T, device=idx.device)))
+        for block in self.blocks:
+            x = block(x, key_mask)
+        return self.ln_f(x)
+
+
+class TinyLM(_Backbone):
+    """A decoder-only language model whose embedding, attention and FFN can each be quantum."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__(config, causal=True)
+        self.lm_head = None if config.tie_weights else nn.Linear(config.d_model, config.vocab_size, bias=False)
+        self._init_classical()
+
+    def forward(self, idx, targets=None):
+        """idx (B, T) -> logits (B, T, V) and the mean cross-entropy when targets (B, T) are given."""
+        x = self.features(idx)
+        logits = x @ self.tok_emb.full_weight().t() if self.lm_head is None else self.lm_head(x)
+        loss = None if targets is None else F.cross_entropy(logits.flatten(0, 1), targets.flatten())
+        return logits, loss
+
+    @torch.no_grad()
+    def generate(self, prompt_ids, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
+                 generator: torch.Generator | None = None):
+        """Sample max_new_tokens after prompt_ids (B, T) or (T,); returns the extended ids."""
+        if temperature <= 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
+        idx = torch.as_tensor(prompt_ids, dtype=torch.long)
+        squeeze = idx.dim() == 1
+        idx = idx[None] if squeeze else idx
+        for _ in range(max_new_tokens):
+            logits, _ = self(idx[:, -self.config.context:])
+            logits = logits[:, -1, :] / temperature
+            if top_k is not None:
+                kth = torch.topk(logits, min(top_k, logits.shape[-1])).values[:, -1:]
+                logits = logits.masked_fill(logits < kth, float("-inf"))
+            nxt = torch.multinomial(torch.softmax(logits, -1), 1, generator=generator)
+            idx = torch.cat([idx, nxt], dim=1)
+        return idx[0] if squeeze else idx
+
+
+class SequenceClassifier(_Backbone):
+    """The same blocks for sentence classification: pooled features -> Linear(d, n_classes)."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__(config, causal=config.causal)
+        self.head = nn.Linear(config.d_model, config.n_classes)
+        self._init_classical()
+
+    def forward(self, idx, mask=None, targets=None):
+        """idx (B, T), mask (B, T) True at real tokens -> logits (B, n_classes), loss."""
+        x = self.features(idx, mask)                                   # (B, T, C)
+        m = torch.ones(idx.shape, dtype=x.dtype, device=x.device) if mask is None else mask.to(x.dtype)
+        if self.config.pool == "mean":
+            pooled = (x * m[..., None]).sum(1) / m.sum(1, keepdim=True).clamp_min(1)
+        else:
+            last = (m.sum(1).long() - 1).clamp_min(0)
+            pooled = x[torch.arange(x.shape[0]), last]
+        logits = self.head(pooled)
+        loss = None if targets is None else F.cross_entropy(logits, targets)
+        return logits, loss
+
+
+def count_parameters(model: nn.Module) -> dict:
+    """Trainable parameters: total, embedding (token + position), non_embedding, quantum, classical."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    total = sum(p.numel() for p in params)
+    emb = sum(p.numel() for m in (getattr(model, "tok_emb", None), getattr(model, "pos_emb", None)) if m is not None
+              for p in m.parameters() if p.requires_grad)
+    quantum = sum(p.numel() for p in params if is_quantum(p))
+    return {"total": total, "embedding": emb, "non_embedding": total - emb, "quantum": quantum,
+            "classical": total - quantum}
+
+
+def classical_twin(config: ModelConfig) -> ModelConfig:
+    """The same architecture with every quantum part classical (build it with TinyLM/SequenceClassifier)."""
+    return dataclasses.replace(config, embedding="classical", attention="classical", ffn="classical")
+
+
+def parameter_matched_twin(config: ModelConfig, model_cls=TinyLM, exclude_embeddings: bool = False,
+                           tolerance: float = 0.10) -> ModelConfig:
+    """A classical config whose trainable parameter count is within `tolerance` of the quantum model's.
+
+    d_model runs over multiples of n_heads; for each, the MLP hidden width that hits the target
+    exactly is solved for (parameters are linear in it); the d_model whose hidden/d_model ratio is
+    closest to the usual 4 wins. With exclude_embeddings the non-embedding counts are matched.
+    """
+    key = "non_embedding" if exclude_embeddings else "total"
+    target = count_parameters(model_cls(config))[key]
+    base = classical_twin(config)
+
+    def count(d, h):
+        return count_parameters(model_cls(dataclasses.replace(base, d_model=d, ffn_hidden=h)))[key]
+
+    best = None
+    for d in range(config.n_heads, 4 * config.d_model + 1, config.n_heads):
+        p1, p2 = count(d, 1), count(d, 2)
+        h = max(1, round(1 + (target - p1) / (p2 - p1)))
+        err = abs(count(d, h) - target) / target
+        score = (err > tolerance, abs(math.log(h / (4 * d))))
+        if best is None or score < best[0]:
+            best = (score, d, h, err)
+    _, d, h, err = best
+    if err > tolerance:
+        raise ValueError(f"no classical twin within {tolerance:.0%} of {target} {key} parameters "
+                         f"(closest: d_model={d}, ffn_hidden={h}, off by {err:.1%})")
+    return dataclasses.replace(base, d_model=d, ffn_hidden=h)

@@ -1,0 +1,78 @@
+"""Causal LCU + QSVT token mixing checked against a brute-force dense construction (2-3 qubits)."""
+import numpy as np
+import pytest
+import torch
+
+from qhybrid.layers.quixer import QuixerAttention, circuit_unitaries, lcu_qsvt_states, token_circuit
+
+
+def dense_unitary(circuit, angles: np.ndarray) -> np.ndarray:
+    """Textbook construction: kron of 2x2 matrices for RY/RZ, explicit CNOT, wire 0 most significant."""
+    n = circuit.n_qubits
+    I2 = np.eye(2)
+
+    def on(gate, wire):
+        mats = [gate if q == wire else I2 for q in range(n)]
+        out = mats[0]
+        for m in mats[1:]:
+            out = np.kron(out, m)
+        return out
+
+    U = np.eye(2 ** n, dtype=complex)
+    for op in circuit.ops:
+        if op.name == "cnot":
+            c, t = op.wires
+            P0 = on(np.diag([1, 0]), c)
+            P1 = on(np.diag([0, 1]), c)
+            X = np.array([[0, 1], [1, 0]])
+            g = P0 + P1 @ on(X, t)
+        else:
+            th = angles[op.params[0].index]
+            if op.name == "ry":
+                m = np.array([[np.cos(th / 2), -np.sin(th / 2)], [np.sin(th / 2), np.cos(th / 2)]])
+            else:
+                m = np.diag([np.exp(-1j * th / 2), np.exp(1j * th / 2)])
+            g = on(m, op.wires[0])
+        U = g @ U
+    return U
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_token_unitaries_match_dense_construction(n):
+    c = token_circuit(n, 2)
+    a = torch.randn(5, c.n_inputs, dtype=torch.float64)
+    U = circuit_unitaries(c, a, torch.zeros(0, dtype=torch.float64))
+    for i in range(5):
+        np.testing.assert_allclose(U[i].numpy(), dense_unitary(c, a[i].numpy()), atol=1e-12)
+
+
+@pytest.mark.parametrize("n,causal", [(2, True), (3, True), (2, False)])
+def test_causal_lcu_qsvt_matches_brute_force(n, causal):
+    rng = np.random.default_rng(n)
+    T, K = 4, 3
+    c = token_circuit(n, 1)
+    angles = rng.normal(size=(1, T, c.n_inputs))
+    Us = [dense_unitary(c, angles[0, s]) for s in range(T)]
+    b = rng.normal(size=T) + 1j * rng.normal(size=T)
+    coeffs = rng.normal(size=K + 1) + 1j * rng.normal(size=K + 1)
+    U = circuit_unitaries(c, torch.tensor(angles[0]), torch.zeros(0, dtype=torch.float64))[None]
+    psi, p = lcu_qsvt_states(U, torch.tensor(b), torch.tensor(coeffs), causal)
+    e0 = np.zeros(2 ** n); e0[0] = 1
+    for t in range(T):
+        seen = range(t + 1) if causal else range(T)
+        M = sum(b[s] * Us[s] for s in seen) / sum(abs(b[s]) for s in seen)
+        out = sum(coeffs[k] * np.linalg.matrix_power(M, k) @ e0 for k in range(K + 1)) / np.abs(coeffs).sum()
+        prob = np.vdot(out, out).real
+        np.testing.assert_allclose(p[0, t].item(), prob, rtol=1e-10)
+        np.testing.assert_allclose(psi[0, t].numpy(), out / np.sqrt(prob), atol=1e-10)
+        assert 0 < prob <= 1 + 1e-12
+
+
+def test_quixer_reports_success_probability():
+    torch.manual_seed(0)
+    q = QuixerAttention(8, 1, n_qubits=2, n_layers=1, context=5)
+    y = q(torch.randn(3, 5, 8))
+    assert y.shape == (3, 5, 8)
+    assert 0 < q.success_probability <= 1
+    with pytest.raises(ValueError, match="context"):
+        q(torch.randn(1, 6, 8))
