@@ -1,57 +1,207 @@
-"""The `qhybrid` command line: run (the main job), circuit, list."""
+"""The `qhybrid` command: run, train, compare, report, generate, circuit, list.
+
+Every verb has --help. Bad input prints one clear error line and exits with status 2
+(never a traceback); an interrupted run exits with 130 and resumes when run again.
+"""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
+
+DEFAULT_CONFIG = "configs/default.yaml"
+
+
+def _load_run_config(path, overrides):
+    from .config import apply_overrides, load_yaml, run_config_from_dict
+
+    return run_config_from_dict(apply_overrides(load_yaml(path), overrides))
+
+
+def _cmd_train(args) -> int:
+    from .train import Trainer
+
+    cfg = _load_run_config(args.config, args.set)
+    result = Trainer(cfg).fit(resume=args.resume)
+    if result.get("interrupted"):
+        print(f"stopped at step {result['step']}; checkpoint saved in {cfg.run_dir}. "
+              f"Continue with: qhybrid train {args.config} --resume" + "".join(f" --set {s}" for s in args.set or []))
+        return 130
+    _print_summary(result)
+    print(f"\nrun directory: {cfg.run_dir}")
+    return 0
+
+
+def _print_summary(s: dict) -> None:
+    keys = [k for k in s if k.startswith("test_")] + ["steps", "tokens_seen", "wall_s", "step_time_s", "bound_ppl"]
+    for k in keys:
+        v = s.get(k)
+        if v is not None:
+            print(f"{k:>16}: {v:.4g}" if isinstance(v, float) else f"{k:>16}: {v}")
+    print(f"{'params':>16}: " + ", ".join(f"{k} {v:,}" for k, v in s["params"].items()))
+
+
+def _cmd_compare(args) -> int:
+    from .compare import compare
+
+    result = compare(args.config, args.set, executor=args.executor)
+    print(result["report"])
+    print(f"report: {Path(result['dir']) / 'report.md'}")
+    return 0
 
 
 def _cmd_run(args) -> int:
-    import runpy
-    from pathlib import Path
+    """The main job: the default comparison (built-in corpus, no network)."""
+    if not Path(args.config).exists():
+        raise ValueError(f"{args.config} not found; run from the project root (where configs/ is) "
+                         f"or pass a comparison config: qhybrid run CONFIG")
+    args.set, args.executor = args.set or [], None
+    return _cmd_compare(args)
 
-    bench = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_engine.py"
-    if not bench.exists():
-        print("qhybrid run: benchmarks/bench_engine.py not found (run from a source checkout)", file=sys.stderr)
-        return 2
-    sys.argv = [str(bench), "--quick"]
-    runpy.run_path(str(bench), run_name="__main__")
+
+def _cmd_report(args) -> int:
+    from .compare import write_report
+
+    d = Path(args.run_dir)
+    if (d / "compare.yaml").exists():
+        print(write_report(d)["report"])
+    elif (d / "summary.json").exists():
+        _print_summary(json.loads((d / "summary.json").read_text()))
+    elif (d / "metrics.jsonl").exists():
+        for line in (d / "metrics.jsonl").read_text().splitlines():
+            print(line)
+        print("(run not finished: no summary.json yet)")
+    else:
+        raise ValueError(f"{d} is neither a run directory (summary.json/metrics.jsonl) nor a comparison (compare.yaml)")
+    return 0
+
+
+def _cmd_generate(args) -> int:
+    import torch
+
+    from .config import load_yaml, run_config_from_dict
+    from .data import load_tokenizer
+    from .models import TinyLM
+    import dataclasses
+
+    d = Path(args.run_dir)
+    for f in ("config.yaml", "tokenizer.json", "checkpoint.pt"):
+        if not (d / f).exists():
+            raise ValueError(f"{d / f} is missing; generate needs a trained run directory (qhybrid train CONFIG)")
+    cfg = run_config_from_dict(load_yaml(d / "config.yaml"))
+    tok = load_tokenizer(d / "tokenizer.json")
+    model = TinyLM(dataclasses.replace(cfg.model, vocab_size=tok.vocab_size))
+    state = torch.load(d / "checkpoint.pt", weights_only=False)
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError:
+        raise ValueError(f"{d} holds a classifier, not a language model; generate works on LM runs") from None
+    ids = tok.encode(args.prompt)
+    if not ids:
+        raise ValueError("the prompt is empty after tokenisation; give at least one known token")
+    gen = torch.Generator().manual_seed(args.seed)
+    out = model.eval().generate(torch.tensor(ids), args.tokens, temperature=args.temperature, top_k=args.top_k,
+                                generator=gen)
+    print(tok.decode(out.tolist()))
     return 0
 
 
 def _cmd_circuit(args) -> int:
+    from .layers import CircuitRunner
     from .templates import build_circuit
 
-    c = build_circuit(args.qubits, args.layers, args.encoding, args.ansatz)
-    print(c.draw())
-    print()
-    for k, v in c.resources().items():
-        print(f"{k:>16}: {v}")
+    if args.config:
+        from .models import TinyLM
+
+        cfg = _load_run_config(args.config, args.set)
+        model = TinyLM(cfg.model)
+        shown = set()
+        for name, m in model.named_modules():
+            if isinstance(m, CircuitRunner) and repr(m.circuit.ops) not in shown:
+                shown.add(repr(m.circuit.ops))
+                _show(m.circuit, f"{name} (backend {m.backend_name}, shots {m.shots})")
+        if not shown:
+            print("this model has no circuits (every part is classical)")
+        return 0
+    _show(build_circuit(args.qubits, args.layers, args.encoding, args.ansatz), "template")
     return 0
 
 
-def _cmd_list(args) -> int:
-    from .backends import available_backends
-    from .templates import ANSATZES, ENCODINGS
+def _show(circuit, title):
+    print(f"== {title}")
+    print(circuit.draw())
+    r = circuit.resources()
+    print("   " + ", ".join(f"{k} {v}" for k, v in r.items() if k != "gate_counts"))
+    print("   gates: " + ", ".join(f"{k} {v}" for k, v in r["gate_counts"].items()) + "\n")
 
-    items = {"backends": available_backends(), "encodings": list(ENCODINGS), "ansatzes": list(ANSATZES)}
-    for name in items[args.what]:
-        print(name)
+
+def _cmd_list(args) -> int:
+    if args.what == "datasets":
+        from .data import list_datasets
+
+        for d in list_datasets():
+            print(f"{d['name']:<16} {d['task']:<15} {d['level']:<5} {d['source']:<9} {d['description']}")
+    elif args.what == "backends":
+        from .backends import available_backends
+
+        print("\n".join(available_backends()))
+    else:
+        from .layers import ATTENTIONS, EMBEDDINGS, FFNS
+
+        for part, reg in (("embedding", EMBEDDINGS), ("attention", ATTENTIONS), ("ffn", FFNS)):
+            for kind, cls in reg.items():
+                doc = (cls.__doc__ or "").strip().splitlines()[0]
+                print(f"{part:<10} {kind:<10} {cls.__name__:<20} {doc}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="qhybrid", description="Quantum-classical hybrid language-model experiments.")
     sub = p.add_subparsers(dest="command", required=True)
-    r = sub.add_parser("run", help="run the main job (the built-in default, no network)")
+    setopt = dict(action="append", metavar="KEY=VALUE", help="override a config value, e.g. model.attention=vqc")
+
+    r = sub.add_parser("run", help="the main job: the default comparison on the built-in corpus (no network)")
+    r.add_argument("config", nargs="?", default=DEFAULT_CONFIG, help=f"comparison config (default {DEFAULT_CONFIG})")
     r.set_defaults(fn=_cmd_run)
-    c = sub.add_parser("circuit", help="draw a template circuit and print its resource counts")
-    c.add_argument("--qubits", type=int, default=4, help="number of qubits (wires)")
-    c.add_argument("--layers", type=int, default=2, help="ansatz layers")
-    c.add_argument("--encoding", default="angle_y", help="feature encoding (see `qhybrid list encodings`)")
-    c.add_argument("--ansatz", default="strongly_entangling", help="trainable ansatz (see `qhybrid list ansatzes`)")
-    c.set_defaults(fn=_cmd_circuit)
-    ls = sub.add_parser("list", help="list available backends, encodings or ansatzes")
-    ls.add_argument("what", choices=["backends", "encodings", "ansatzes"])
+
+    t = sub.add_parser("train", help="train one configuration into runs/<name>/")
+    t.add_argument("config", help="YAML run config (see configs/)")
+    t.add_argument("--set", **setopt)
+    t.add_argument("--resume", action="store_true", help="continue from the run directory's checkpoint")
+    t.set_defaults(fn=_cmd_train)
+
+    c = sub.add_parser("compare", help="train variants x seeds and write report.md, results.csv, figures")
+    c.add_argument("config", help="YAML comparison config (variants, seeds)")
+    c.add_argument("--set", **setopt)
+    c.add_argument("--executor", choices=["serial", "process", "ray"], default=None,
+                   help="where runs execute (default: the config's, else local processes)")
+    c.set_defaults(fn=_cmd_compare)
+
+    rp = sub.add_parser("report", help="print (and rewrite) the report of a run or a comparison directory")
+    rp.add_argument("run_dir")
+    rp.set_defaults(fn=_cmd_report)
+
+    g = sub.add_parser("generate", help="sample text from a trained language-model run")
+    g.add_argument("run_dir")
+    g.add_argument("--prompt", required=True, help="text to continue")
+    g.add_argument("--tokens", type=int, default=50, help="new tokens to sample (count)")
+    g.add_argument("--temperature", type=float, default=1.0, help="softmax temperature (> 0; lower = greedier)")
+    g.add_argument("--top-k", type=int, default=None, help="sample only from the k most likely tokens")
+    g.add_argument("--seed", type=int, default=0, help="sampling seed")
+    g.set_defaults(fn=_cmd_generate)
+
+    ci = sub.add_parser("circuit", help="draw circuits (of a config's model, or a template) with resource counts")
+    ci.add_argument("config", nargs="?", help="YAML run config; omit to draw a template")
+    ci.add_argument("--set", **setopt)
+    ci.add_argument("--qubits", type=int, default=4, help="template: number of qubits (wires)")
+    ci.add_argument("--layers", type=int, default=2, help="template: ansatz layers")
+    ci.add_argument("--encoding", default="angle_y", help="template: feature encoding")
+    ci.add_argument("--ansatz", default="strongly_entangling", help="template: trainable ansatz")
+    ci.set_defaults(fn=_cmd_circuit)
+
+    ls = sub.add_parser("list", help="list data sets, backends or layer kinds")
+    ls.add_argument("what", choices=["datasets", "backends", "layers"])
     ls.set_defaults(fn=_cmd_list)
     return p
 
@@ -60,9 +210,13 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.fn(args)
-    except (ValueError, ImportError) as e:
+    except (ValueError, ImportError, OSError) as e:
         print(f"qhybrid {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as e:
+        print(f"qhybrid {args.command}: interrupted{': ' + str(e) if str(e) else ''}; run the same command "
+              f"again to resume (finished runs are kept)", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -1,0 +1,94 @@
+"""Corpora from the user's own text files: ``load_corpus("my.txt", task=..., level=...)``.
+
+task="lm" (default), plain text:
+    level="word" (default): every non-blank line is a sentence (<eos> after each in the stream);
+        contiguous split by lines: the last 5% test, the 5% before it valid, the rest train.
+    level="char": the text as it is; the same 90/5/5 split by characters.
+    Each of valid and test gets at least one line / character (so at least 3 are needed).
+task="classification", one example per non-blank line, format auto-detected:
+    "text<TAB>label" (or "label<TAB>text": when lines have tabs, the side with fewer distinct
+    values is the label) or, without tabs, "label text" (first whitespace-separated field).
+    Labels are mapped to 0..k-1 in sorted order (numerically if all are integers); `classes` holds
+    their names. Split like the UCI sets: RandomState(1234) permutation, 80/10/10.
+Options: lower, split_punct (word tokenizer), max_vocab, min_freq.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .corpus import Corpus
+from .files import DataError, read_text
+from .standard import UCI_SPLIT_SEED, fixed_split
+
+
+def _contiguous_split(items, what: str, path: Path) -> dict:
+    n = len(items)
+    if n < 3:
+        raise DataError(f"{path}: needs at least 3 {what} to make train/valid/test splits, found {n}")
+    k = max(1, n * 5 // 100)
+    return {"train": items[: n - 2 * k], "valid": items[n - 2 * k: n - k], "test": items[n - k:]}
+
+
+def _label_key(label: str):
+    try:
+        return (0, int(label), "")
+    except ValueError:
+        return (1, 0, label)
+
+
+def parse_classification(text: str, path: Path | str = "") -> tuple[list[tuple[str, str]], str]:
+    """[(text, label name)] and the detected format ("text<TAB>label" | "label<TAB>text" | "label text")."""
+    lines = [ln.rstrip("\r") for ln in text.split("\n") if ln.strip()]
+    if not lines:
+        raise DataError(f"{path}: no examples")
+    if all("\t" in ln for ln in lines):
+        tail = [tuple(s.strip() for s in ln.rsplit("\t", 1)) for ln in lines]   # (text, label)
+        head = [tuple(s.strip() for s in ln.split("\t", 1))[::-1] for ln in lines]  # (text, label)
+        if len({y for _, y in head}) < len({y for _, y in tail}):
+            pairs, fmt = head, "label<TAB>text"
+        else:
+            pairs, fmt = tail, "text<TAB>label"
+    else:
+        pairs, fmt = [], "label text"
+        for k, ln in enumerate(lines, 1):
+            parts = ln.split(None, 1)
+            if len(parts) < 2:
+                raise DataError(f"{path}: line {k} is not 'label text' (nor 'text<TAB>label'): {ln!r}")
+            pairs.append((parts[1].strip(), parts[0]))
+    bad = [k for k, (t, y) in enumerate(pairs, 1) if not t or not y]
+    if bad:
+        raise DataError(f"{path}: line {bad[0]} has an empty text or label (format {fmt})")
+    return pairs, fmt
+
+
+def load_user_file(path: str | os.PathLike, task: str = "lm", level: str = "word", lower: bool = False,
+                   split_punct: bool = False, max_vocab: int | None = None, min_freq: int = 1) -> Corpus:
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"no such data file: {path}")
+    if level not in ("word", "char"):
+        raise DataError(f"level must be 'word' or 'char', got {level!r}")
+    text = read_text(path)
+    opts = {"lower": lower, "split_punct": split_punct, "max_vocab": max_vocab, "min_freq": min_freq}
+    meta = {"source": "user file", "files": {"all": {"path": str(path)}}}
+    if task == "lm":
+        if level == "word":
+            splits = _contiguous_split([ln.rstrip("\r") for ln in text.split("\n") if ln.strip()], "lines", path)
+            meta["split"] = "by lines, contiguous: 90% train, 5% valid, 5% test"
+        else:
+            parts = _contiguous_split(text, "characters", path)
+            splits = {k: v.splitlines(keepends=True) for k, v in parts.items()}
+            meta["split"] = "by characters, contiguous: 90% train, 5% valid, 5% test"
+        return Corpus.from_splits(str(path), "lm", level, splits, tokenizer_options=opts, meta=meta)
+    if task == "classification":
+        pairs, fmt = parse_classification(text, path)
+        classes = sorted({y for _, y in pairs}, key=_label_key)
+        if len(classes) < 2:
+            raise DataError(f"{path}: found a single label {classes}; classification needs at least two")
+        index = {c: i for i, c in enumerate(classes)}
+        items = [(t, index[y]) for t, y in pairs]
+        meta.update(format=fmt, split=f"RandomState({UCI_SPLIT_SEED}).permutation; 80/10/10")
+        return Corpus.from_splits(str(path), "classification", level, fixed_split(items), classes=classes,
+                                  tokenizer_options=opts, meta=meta)
+    raise DataError(f"task must be 'lm' or 'classification', got {task!r}")

@@ -1,0 +1,318 @@
+"""Training: one run = one directory, resumable bit-exactly.
+
+    runs/<name>/config.yaml      resolved configuration
+                metrics.jsonl    one line per evaluation
+                summary.json     final metrics, parameter counts, costs (written at the end)
+                tokenizer.json   the tokenizer, so generation and evaluation reload exactly
+                checkpoint.pt    model, optimizer, RNG and loop state (atomic writes)
+                loss.png         train/valid loss curves
+
+AdamW, linear warm-up then cosine decay, global-norm clipping. Same seed -> same numbers.
+Ctrl-C or SIGTERM finishes the current step, checkpoints and stops; `resume=True` continues
+and ends with the same metrics as an uninterrupted run (wall-clock fields aside).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import time
+from pathlib import Path
+
+import torch
+import yaml
+
+from .config import RunConfig, to_dict
+from .models import SequenceClassifier, TinyLM, count_parameters
+
+
+def atomic_write(path: Path, write) -> None:
+    """Write via a temp file in the same folder, then rename: readers never see a partial file."""
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def atomic_text(path: Path, text: str) -> None:
+    atomic_write(path, lambda p: p.write_text(text))
+
+
+def lr_at(step: int, cfg) -> float:
+    """Linear warm-up to cfg.lr, then cosine decay to cfg.lr * min_lr_ratio at cfg.steps."""
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    progress = min(1.0, (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup))
+    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+class _Stop:
+    """Turns Ctrl-C (SIGINT) and SIGTERM into a flag checked between steps, so the step in flight
+    finishes and a consistent checkpoint is written. A second Ctrl-C interrupts at once."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.requested = False
+        self._old = {}
+
+    def __enter__(self):
+        for sig in self.SIGNALS:
+            try:
+                self._old[sig] = signal.signal(sig, self._handle)
+            except ValueError:                               # not the main thread: signals stay as they are
+                pass
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc):
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+class Batches:
+    """Seeded batch sampling for LM windows or padded classification sentences."""
+
+    def __init__(self, corpus, split: str, context: int):
+        self.task, self.context = corpus.task, context
+        if self.task == "lm":
+            self.stream = corpus.encode_lm(split)                            # (n_tokens,)
+            if len(self.stream) < context + 2:
+                raise ValueError(f"the {split} split has {len(self.stream)} tokens; it needs more than "
+                                 f"context + 1 = {context + 1}. Use a smaller model.context")
+        else:
+            ids, self.labels = corpus.encode_classification(split)
+            self.ids = [t[:context] for t in ids]
+
+    def sample(self, batch_size: int, gen: torch.Generator):
+        if self.task == "lm":
+            start = torch.randint(0, len(self.stream) - self.context - 1, (batch_size,), generator=gen)
+            win = torch.stack([self.stream[s: s + self.context + 1] for s in start.tolist()])
+            return win[:, :-1], win[:, 1:]
+        pick = torch.randint(0, len(self.ids), (batch_size,), generator=gen).tolist()
+        return self._pad(pick)
+
+    def _pad(self, pick):
+        seqs = [self.ids[i] for i in pick]
+        T = max(len(s) for s in seqs)
+        x = torch.zeros(len(seqs), T, dtype=torch.long)
+        mask = torch.zeros(len(seqs), T, dtype=torch.bool)
+        for r, s in enumerate(seqs):
+            x[r, : len(s)], mask[r, : len(s)] = s, True
+        return x, mask, self.labels[pick]
+
+    def fixed(self, batch_size: int, max_batches: int):
+        """Deterministic evaluation batches: consecutive non-overlapping windows / all sentences."""
+        if self.task == "lm":
+            n = (len(self.stream) - 1) // self.context
+            starts = list(range(0, n * self.context, self.context))[: batch_size * max_batches]
+            for i in range(0, len(starts), batch_size):
+                win = torch.stack([self.stream[s: s + self.context + 1] for s in starts[i: i + batch_size]])
+                yield win[:, :-1], win[:, 1:]
+        else:
+            for i in range(0, len(self.ids), batch_size):
+                yield self._pad(list(range(i, min(i + batch_size, len(self.ids)))))
+
+
+def build_model(cfg: RunConfig, corpus):
+    """TinyLM for LM corpora, SequenceClassifier for classification, sized to the corpus vocabulary."""
+    import dataclasses
+    model_cfg = dataclasses.replace(cfg.model, vocab_size=corpus.tokenizer.vocab_size)
+    if corpus.task == "classification":
+        model_cfg = dataclasses.replace(model_cfg, n_classes=len(corpus.classes))
+        return SequenceClassifier(model_cfg)
+    return TinyLM(model_cfg)
+
+
+def _loss(model, batch):
+    if len(batch) == 2:
+        x, y = batch
+        return model(x, y)[1], None
+    x, mask, y = batch
+    logits, loss = model(x, mask, y)
+    return loss, (logits.argmax(-1) == y).float()
+
+
+@torch.no_grad()
+def evaluate(model, batches: Batches, batch_size: int, max_batches: int, level: str) -> dict:
+    model.eval()
+    losses, weights, correct = [], [], []
+    for batch in batches.fixed(batch_size, max_batches):
+        loss, hits = _loss(model, batch)
+        losses.append(loss.item() * batch[0].shape[0])
+        weights.append(batch[0].shape[0])
+        if hits is not None:
+            correct.append(hits)
+    model.train()
+    loss = sum(losses) / sum(weights)
+    if batches.task == "lm":
+        out = {"loss": loss, "ppl": math.exp(loss)}
+        if level == "char":
+            out["bits_per_char"] = loss / math.log(2)
+        return out
+    return {"loss": loss, "accuracy": torch.cat(correct).mean().item()}
+
+
+class Trainer:
+    """Runs one configuration to completion (or interruption) in cfg.run_dir."""
+
+    def __init__(self, cfg: RunConfig, corpus=None):
+        from .data import load_corpus
+
+        self.cfg = cfg
+        self.dir = cfg.run_dir
+        self.corpus = corpus or load_corpus(cfg.data.name, data_dir=cfg.data.data_dir, seed=cfg.data.seed,
+                                            **cfg.data.options)
+        if cfg.train.threads:
+            torch.set_num_threads(cfg.train.threads)
+        torch.manual_seed(cfg.train.seed)
+        self.model = build_model(cfg, self.corpus)
+        t = cfg.train
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
+        self.gen = torch.Generator().manual_seed(t.seed)
+        ctx = cfg.model.context
+        self.train_batches = Batches(self.corpus, "train", ctx)
+        self.valid_batches = Batches(self.corpus, "valid", ctx)
+        self.step = 0
+        self.elapsed = 0.0                      # wall seconds spent training, over all sessions
+        self.acc = {"loss": 0.0, "n": 0, "time": 0.0, "tokens": 0}
+        self.history: list[dict] = []
+
+    # ---- checkpoints ---------------------------------------------------------------
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.dir / "checkpoint.pt"
+
+    def save_checkpoint(self):
+        state = {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "step": self.step,
+                 "gen": self.gen.get_state(), "torch_rng": torch.get_rng_state(), "elapsed": self.elapsed,
+                 "acc": self.acc, "history": self.history}
+        atomic_write(self.checkpoint_path, lambda p: torch.save(state, p))
+
+    def load_checkpoint(self) -> bool:
+        if not self.checkpoint_path.exists():
+            return False
+        state = torch.load(self.checkpoint_path, weights_only=False)
+        self.model.load_state_dict(state["model"])
+        self.opt.load_state_dict(state["opt"])
+        self.step, self.elapsed, self.acc, self.history = state["step"], state["elapsed"], state["acc"], state["history"]
+        self.gen.set_state(state["gen"])
+        torch.set_rng_state(state["torch_rng"])
+        return True
+
+    # ---- the loop ---------------------------------------------------------------------
+    def _prepare_dir(self, resume: bool):
+        self.dir.mkdir(parents=True, exist_ok=True)
+        if not resume and (self.dir / "metrics.jsonl").exists():
+            raise ValueError(f"run directory {self.dir} already holds a run; pass --resume to continue it "
+                             f"or choose another name (--set name=...)")
+        atomic_text(self.dir / "config.yaml", yaml.safe_dump(to_dict(self.cfg), sort_keys=False))
+        self.corpus.tokenizer.save(self.dir / "tokenizer.json")
+
+    def _write_metrics(self):
+        atomic_text(self.dir / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in self.history))
+
+    def _eval_record(self) -> dict:
+        t = self.cfg.train
+        val = evaluate(self.model, self.valid_batches, t.batch_size, t.eval_batches, self.corpus.level)
+        a = self.acc
+        rec = {"step": self.step, "lr": lr_at(self.step - 1, t),
+               "train_loss": a["loss"] / max(1, a["n"]), **{f"val_{k}": v for k, v in val.items()},
+               "step_time_s": a["time"] / max(1, a["n"]), "tokens_per_s": a["tokens"] / max(1e-9, a["time"]),
+               "wall_s": self.elapsed}
+        success = [m.success_probability for m in self.model.modules() if getattr(m, "success_probability", None)]
+        if success:
+            rec["quixer_success_probability"] = sum(success) / len(success)
+        self.acc = {"loss": 0.0, "n": 0, "time": 0.0, "tokens": 0}
+        return rec
+
+    def fit(self, resume: bool = False, stop_after: int | None = None) -> dict:
+        """Train to cfg.train.steps; `stop_after` simulates an interruption after that many steps."""
+        t = self.cfg.train
+        self._prepare_dir(resume)
+        if resume:
+            self.load_checkpoint()
+        from tqdm.auto import tqdm
+        bar = tqdm(total=t.steps, initial=self.step, desc=self.cfg.name, disable=not t.progress, leave=False)
+        self.model.train()
+        interrupted = False
+        with _Stop() as stop:
+            try:
+                while self.step < t.steps:
+                    t0 = time.perf_counter()
+                    for g in self.opt.param_groups:
+                        g["lr"] = lr_at(self.step, t)
+                    batch = self.train_batches.sample(t.batch_size, self.gen)
+                    loss, _ = _loss(self.model, batch)
+                    self.opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    if t.grad_clip:
+                        torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.grad_clip)
+                    self.opt.step()
+                    self.step += 1
+                    dt = time.perf_counter() - t0
+                    self.elapsed += dt
+                    self.acc["loss"] += loss.item(); self.acc["n"] += 1; self.acc["time"] += dt
+                    self.acc["tokens"] += batch[0].numel()
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{loss.item():.3f}")
+                    if self.step % t.eval_every == 0 or self.step == t.steps:
+                        self.history.append(self._eval_record())
+                        self._write_metrics()
+                        self.save_checkpoint()
+                    elif self.step % t.checkpoint_every == 0:
+                        self.save_checkpoint()
+                    if stop.requested or (stop_after is not None and self.step >= stop_after):
+                        interrupted = True
+                        break
+            except KeyboardInterrupt:                   # mid-step: keep the last consistent checkpoint
+                bar.close()
+                raise
+            bar.close()
+        if interrupted:
+            self.save_checkpoint()
+            return {"interrupted": True, "step": self.step}
+        return self.finish()
+
+    def finish(self) -> dict:
+        t = self.cfg.train
+        test = evaluate(self.model, Batches(self.corpus, "test", self.cfg.model.context), t.batch_size,
+                        t.test_batches, self.corpus.level)
+        counts = count_parameters(self.model)
+        times = [r["step_time_s"] for r in self.history]
+        summary = {"name": self.cfg.name, "task": self.corpus.task, "dataset": self.corpus.name,
+                   "steps": self.step, "seed": t.seed, **{f"test_{k}": v for k, v in test.items()},
+                   "final": self.history[-1] if self.history else {}, "params": counts,
+                   "step_time_s": sorted(times)[len(times) // 2] if times else None, "wall_s": self.elapsed,
+                   "tokens_seen": self.step * t.batch_size * self.cfg.model.context,
+                   "entropy_rate_nats": self.corpus.entropy_rate, "bound_ppl": self.corpus.bound_perplexity}
+        atomic_text(self.dir / "summary.json", json.dumps(summary, indent=1))
+        self.save_checkpoint()
+        plot_run(self.dir, self.history)
+        return summary
+
+
+def plot_run(run_dir: Path, history: list[dict]) -> None:
+    if not history:
+        return
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    steps = [r["step"] for r in history]
+    ax.plot(steps, [r["train_loss"] for r in history], label="train")
+    ax.plot(steps, [r["val_loss"] for r in history], label="valid")
+    ax.set_xlabel("step"); ax.set_ylabel("loss (nats)"); ax.legend(); ax.set_title(run_dir.name)
+    fig.tight_layout()
+    atomic_write(run_dir / "loss.png", lambda p: fig.savefig(p, format="png", dpi=100))
+    plt.close(fig)
+
+
+def train(cfg: RunConfig, resume: bool = False, corpus=None) -> dict:
+    """Train one configuration; returns the summary (or {'interrupted': True} when stopped early)."""
+    return Trainer(cfg, corpus).fit(resume=resume)
