@@ -16,7 +16,6 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from functools import cached_property
 
 from .gates import GATES
 
@@ -44,6 +43,11 @@ class InputProduct:
     i: int
     j: int
     scale: float = 1.0
+
+    def __mul__(self, other):
+        return InputProduct(self.i, self.j, self.scale * float(other))
+
+    __rmul__ = __mul__
 
     def __str__(self):
         s = f"x{self.i}*x{self.j}"
@@ -162,8 +166,8 @@ class Circuit:
         if item.startswith("_"):
             raise AttributeError(item)
         hint = difflib.get_close_matches(item, list(GATES) + ["observe", "run", "draw"], n=1)
-        raise AttributeError(f"Circuit has no method {item!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")
-                             + f" Gates: {', '.join(GATES)}")
+        raise AttributeError(f"Circuit has no method {item!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                             + f"; gates: {', '.join(GATES)}")
 
     def new_weights(self, k: int) -> list[Weight]:
         """Reserve k fresh trainable parameters (indices after all used so far)."""

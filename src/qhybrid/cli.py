@@ -56,7 +56,7 @@ def _cmd_run(args) -> int:
     if not Path(args.config).exists():
         raise ValueError(f"{args.config} not found; run from the project root (where configs/ is) "
                          f"or pass a comparison config: qhybrid run CONFIG")
-    args.set, args.executor = args.set or [], None
+    args.executor = None
     return _cmd_compare(args)
 
 
@@ -163,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="the main job: the default comparison on the built-in corpus (no network)")
     r.add_argument("config", nargs="?", default=DEFAULT_CONFIG, help=f"comparison config (default {DEFAULT_CONFIG})")
+    r.add_argument("--set", **setopt)
     r.set_defaults(fn=_cmd_run)
 
     t = sub.add_parser("train", help="train one configuration into runs/<name>/")

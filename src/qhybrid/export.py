@@ -7,6 +7,8 @@ qhybrid's amplitude i and Pauli labels read left to right as wires 0..n-1.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from .circuits import Circuit, Input, InputProduct, Weight
 from .gates import PENNYLANE_NAMES, QISKIT_NAMES
 from ._optional import require
@@ -15,7 +17,8 @@ from ._optional import require
 def to_pennylane(circuit: Circuit):
     """A quantum function `qfunc(inputs, weights)` returning the expectations; use inside a QNode.
 
-    inputs may carry leading batch dims (PennyLane parameter broadcasting): inputs[..., i].
+    inputs may carry one leading batch dim (PennyLane parameter broadcasting supports only
+    one): inputs (B, n_inputs); reshape more leading dims to one first.
     """
     qml = require("pennylane")
 
@@ -32,8 +35,15 @@ def to_pennylane(circuit: Circuit):
 
     def qfunc(inputs=None, weights=None):
         for op in circuit.ops:
-            getattr(qml, PENNYLANE_NAMES[op.name])(*[value(p, inputs, weights) for p in op.params],
-                                                   wires=list(op.wires))
+            params = [value(p, inputs, weights) for p in op.params]
+            ref = next((a for a in params if not isinstance(a, float)), None)
+            if len(params) > 1 and ref is not None:
+                # PennyLane's Rot cannot mix a Python float with a torch tensor (phi float,
+                # omega tensor raises TypeError), so constants follow the tensors' interface
+                # (via a float64 array: a bare float would pass through float32 in torch).
+                params = [qml.math.cast_like(qml.math.convert_like(np.asarray(a), ref), ref)
+                          if isinstance(a, float) else a for a in params]
+            getattr(qml, PENNYLANE_NAMES[op.name])(*params, wires=list(op.wires))
         out = []
         for obs in circuit.observables:
             if not obs:
@@ -51,8 +61,10 @@ def to_pennylane(circuit: Circuit):
 def to_qiskit(circuit: Circuit):
     """A QuantumCircuit with ParameterVectors `x` (inputs) and `w` (weights); no measurements.
 
-    Bind with `qc.assign_parameters({qc_x: x_values, qc_w: w_values})` using the vectors
-    stored as `qc.metadata["inputs"]` / `qc.metadata["weights"]`.
+    Bind with `qc.assign_parameters({qc_x: x_values, qc_w: w_values}, strict=False)` using the
+    vectors stored as `qc.metadata["inputs"]` / `qc.metadata["weights"]` (strict=False: entries
+    no gate reads, e.g. reserved inputs or weights, are not in the circuit, and Qiskit's default
+    strict binding rejects them).
     """
     qk = require("qiskit")
     from qiskit.circuit import ParameterVector

@@ -54,6 +54,8 @@ def _ring(c: Circuit, r: int = 1):
 
 def basic_entangler(c: Circuit, n_layers: int, rotation: str = "X") -> Circuit:
     """One rotation per wire and a CNOT ring per layer; weights (L, n)."""
+    if rotation.upper() not in ("X", "Y", "Z"):
+        raise ValueError(f"basic_entangler rotation must be 'X', 'Y' or 'Z', got {rotation!r}")
     gate = "r" + rotation.lower()
     for _ in range(n_layers):
         for i, w in enumerate(c.new_weights(c.n_qubits)):
