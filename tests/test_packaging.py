@@ -32,6 +32,8 @@ def test_lock_pins_every_dependency_and_extra():
     pins = lock_pins()
     names = requirement_names(project["dependencies"])
     for extra, reqs in project["optional-dependencies"].items():
+        if extra == "ray":                      # opt-in cluster executor, deliberately not locked
+            continue
         names += [n for n in requirement_names(reqs) if n != "qhybrid"]
     missing = [n for n in names if n not in pins]
     assert not missing, f"requirements.lock lacks {missing}; run `make lock` after installing them"
