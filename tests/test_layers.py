@@ -129,3 +129,12 @@ def test_feedforward_twins_share_constructor_and_shape():
         ff = cls(16, 64, 0.0, n_qubits=3, n_layers=1)
         assert ff(x).shape == x.shape
     assert math.isclose(sum(p.numel() for p in MLP(16, 64).parameters()), 16 * 64 * 2 + 64 + 16)
+
+
+@pytest.mark.parametrize("kind", ["classical", "vqc"])
+def test_fused_attention_path_equals_explicit_softmax(kind):
+    att = make_attention(kind, causal=True)
+    x = torch.randn(B, T, C)
+    fast = att(x)
+    att.store_attention = True
+    assert torch.allclose(att(x), fast, atol=1e-5)

@@ -74,6 +74,10 @@ class CausalSelfAttention(_Attention):
     def forward(self, x, key_mask=None):
         q, k, v = (self._split(t) for t in self._project(x))            # (B, H, T, hd)
         mask = allowed_mask(x.shape[1], self.causal, key_mask, x.device)
+        if not self.store_attention:                                     # fused kernel, same maths
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
+                                               dropout_p=self.dropout.p if self.training else 0.0)
+            return self.dropout(self.proj(self._merge(y)))
         att = masked_softmax(q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]), mask)   # (B, H, T, T)
         self._keep(att)
         return self.dropout(self.proj(self._merge(self.dropout(att) @ v)))
