@@ -78,12 +78,13 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_generate(args) -> int:
+    import dataclasses
+
     import torch
 
     from .config import load_yaml, run_config_from_dict
     from .data import load_tokenizer
     from .models import TinyLM
-    import dataclasses
 
     d = Path(args.run_dir)
     for f in ("config.yaml", "tokenizer.json", "checkpoint.pt"):
@@ -108,13 +109,26 @@ def _cmd_generate(args) -> int:
 
 
 def _cmd_circuit(args) -> int:
+    import dataclasses
+
     from .layers import CircuitRunner
     from .templates import build_circuit
 
+    if args.backend and not args.config:
+        from .backends import estimate_cost
+        circuit = build_circuit(args.qubits, args.layers, args.encoding, args.ansatz)
+        _show(circuit, "template")
+        _print_cost_single(estimate_cost(circuit, args.backend, args.circuits, args.shots))
+        return 0
     if args.config:
         from .models import TinyLM
 
         cfg = _load_run_config(args.config, args.set)
+        if args.backend:                      # draw with the exact simulator; cost on the named backend
+            from .backends.cost import plan_run
+            plan = plan_run(cfg, args.backend, args.shots)
+            cfg.model = dataclasses.replace(cfg.model, quantum=dataclasses.replace(cfg.model.quantum,
+                                                                                   backend="statevector"))
         model = TinyLM(cfg.model)
         shown = set()
         for name, m in model.named_modules():
@@ -123,9 +137,56 @@ def _cmd_circuit(args) -> int:
                 _show(m.circuit, f"{name} (backend {m.backend_name}, shots {m.shots})")
         if not shown:
             print("this model has no circuits (every part is classical)")
+        elif args.backend:
+            _print_plan(plan)
         return 0
     _show(build_circuit(args.qubits, args.layers, args.encoding, args.ansatz), "template")
     return 0
+
+
+def _secs(v) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.3g} s" if v < 120 else f"{v / 60:.3g} min" if v < 7200 else f"{v / 3600:.3g} h"
+
+
+def _print_cost_single(c: dict) -> None:
+    print(f"== cost on {c['backend']} ({c['note']})")
+    print(f"   {c['shots']} shots; transpiled depth {c['transpiled_depth']}, 2-qubit gates {c['two_qubit_gates']}, "
+          f"circuit {c['circuit_seconds'] * 1e6:.2f} us; {c['shift_terms_per_sample']} shifted circuits per sample")
+    for part in ("forward", "training_step"):
+        p = c[part]
+        print(f"   {part:<14} jobs {p['jobs']}, circuits {p['circuits']:,}, shots {p['total_shots']:,}, "
+              f"QPU {_secs(p['qpu_seconds'])}")
+    print(f"   model: {c['model']}")
+
+
+def _print_plan(p: dict) -> None:
+    print(f"== cost on {p['backend']} ({p['note']}), {p['shots']} shots per circuit")
+    print(f"   {'circuit':<28} {'calls':>5} {'circuits/fwd':>12} {'depth':>6} {'2q':>4} {'QPU/fwd':>10} "
+          f"{'QPU/step':>10}")
+    for r in p["circuits"]:
+        print(f"   {r['name']:<28} {r['calls']:>5} {r['forward']['circuits']:>12,} {r['transpiled_depth']:>6} "
+              f"{r['two_qubit_gates']:>4} {_secs(r['forward']['qpu_seconds']):>10} "
+              f"{_secs(r['training_step']['qpu_seconds']):>10}")
+    if p["circuits"]:
+        print(f"   model: {p['circuits'][0]['model']}")
+    print(f"   per forward pass: {_secs(p['forward_qpu_seconds'])}; per training step: {_secs(p['step_qpu_seconds'])} "
+          f"({p['jobs_per_step']} jobs)")
+    print(f"   whole run: {p['steps']} steps + {p['eval_forwards']} evaluation forwards = "
+          f"{_secs(p['total_qpu_seconds'])} of QPU time")
+    limit, total = p["max_qpu_seconds"], p["total_qpu_seconds"]
+    hardware = p["backend"].startswith("ibm:")
+    if total is None:
+        print("   (a simulator: no QPU time)")
+    elif not hardware:
+        print("   (QPU time as if the device ran it; max_qpu_seconds applies to ibm: backends only)")
+    elif limit is None:
+        print("   model.quantum.max_qpu_seconds is not set: hardware jobs would run without a limit")
+    elif total > limit:
+        print(f"   EXCEEDS model.quantum.max_qpu_seconds = {limit:g}: jobs past the budget will be refused")
+    else:
+        print(f"   within model.quantum.max_qpu_seconds = {limit:g}")
 
 
 def _show(circuit, title):
@@ -143,9 +204,10 @@ def _cmd_list(args) -> int:
         for d in list_datasets():
             print(f"{d['name']:<16} {d['task']:<15} {d['level']:<5} {d['source']:<9} {d['description']}")
     elif args.what == "backends":
-        from .backends import available_backends
+        from .backends import backend_forms
 
-        print("\n".join(available_backends()))
+        for family, forms in backend_forms().items():
+            print(f"{family:<12} {forms}")
     else:
         from .layers import ATTENTIONS, EMBEDDINGS, FFNS
 
@@ -199,6 +261,11 @@ def build_parser() -> argparse.ArgumentParser:
     ci.add_argument("--layers", type=int, default=2, help="template: ansatz layers")
     ci.add_argument("--encoding", default="angle_y", help="template: feature encoding")
     ci.add_argument("--ansatz", default="strongly_entangling", help="template: trainable ansatz")
+    ci.add_argument("--backend", default=None, help="also estimate the cost on this backend before running "
+                    "(circuits, shots, transpiled depth, 2-qubit gates, QPU time), e.g. ibm:ibm_brisbane")
+    ci.add_argument("--shots", type=int, default=None,
+                    help="cost: shots per circuit (default: the config's, else 1024)")
+    ci.add_argument("--circuits", type=int, default=256, help="cost of a template: parameter sets per forward pass")
     ci.set_defaults(fn=_cmd_circuit)
 
     ls = sub.add_parser("list", help="list data sets, backends or layer kinds")

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._optional import require
 from .circuits import Circuit, Input, InputProduct, Weight
 from .gates import PENNYLANE_NAMES, QISKIT_NAMES
-from ._optional import require
 
 
 def to_pennylane(circuit: Circuit):
@@ -116,3 +116,33 @@ def to_qasm3(circuit: Circuit) -> str:
     from qiskit import qasm3
 
     return qasm3.dumps(to_qiskit(circuit))
+
+
+# ---- layers ------------------------------------------------------------------------------
+def layer_circuits(module) -> dict:
+    """{qualified name: Circuit} of every CircuitRunner inside a torch module (the module itself: name '')."""
+    from .layers import CircuitRunner
+    return {name: m.circuit for name, m in module.named_modules() if isinstance(m, CircuitRunner)}
+
+
+def layer_to_qiskit(module, bind_weights: bool = True) -> dict:
+    """{name: QuantumCircuit} for every circuit of a layer or model; with bind_weights the current trained
+    weights are bound and only the inputs `x` stay parameters."""
+    from .layers import CircuitRunner
+    out = {}
+    for name, m in module.named_modules():
+        if isinstance(m, CircuitRunner):
+            qc = to_qiskit(m.circuit)
+            if bind_weights and m.circuit.n_weights:
+                values = m.weights.detach().double().cpu().tolist()
+                qc = qc.assign_parameters(dict(zip(qc.metadata["weights"], values)), strict=False)
+                qc.metadata = {"inputs": qc.metadata["inputs"] if qc.metadata else None}
+            out[name] = qc
+    return out
+
+
+def layer_to_qasm3(module, bind_weights: bool = True) -> dict:
+    """{name: OpenQASM 3 text} for every circuit of a layer or model (see layer_to_qiskit)."""
+    require("qiskit")
+    from qiskit import qasm3
+    return {name: qasm3.dumps(qc) for name, qc in layer_to_qiskit(module, bind_weights).items()}

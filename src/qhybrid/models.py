@@ -28,11 +28,21 @@ class QuantumConfig:
     n_layers: int = 2                    # ansatz layers per circuit
     ansatz: str = "strongly_entangling"  # see qhybrid.templates.ANSATZES
     encoding: str = "angle_y"            # see qhybrid.templates.ENCODINGS
-    backend: str = "statevector"         # where circuits run
-    shots: int | None = None             # None: exact expectations; k: k-shot estimates
+    backend: str = "statevector"         # where circuits run: statevector | density[:...] | pennylane:<dev> |
+                                         #   aer[:fake_<dev>] | ibm:<dev> (docs/backends.md; `qhybrid list backends`)
+    shots: int | None = None             # None: exact (statevector, density, pennylane) or the backend's
+                                         #   default (aer, ibm: 1024); k: k-shot estimates
+    max_qpu_seconds: float | None = None  # ibm: refuse any job that would push the estimated QPU time past
+                                          #   this many seconds (per process); None = no limit
     qsvt_degree: int = 2                 # Quixer: degree of the mixing polynomial
     ket_order: int = 2                   # KetEmbedding: number of Kronecker factors
     ket_rank: int = 2                    # KetEmbedding: number of summed products
+
+    def __post_init__(self):
+        m = self.max_qpu_seconds
+        if m is not None and (isinstance(m, bool) or not isinstance(m, (int, float)) or m < 0):
+            raise ValueError(f"model.quantum.max_qpu_seconds must be a non-negative number of seconds or null "
+                             f"(no limit), got {m!r}")
 
 
 @dataclass
@@ -95,18 +105,29 @@ def config_from_dict(cls, data: dict, prefix: str = "model"):
     return cls(**data)
 
 
-def _quantum_options(cfg: ModelConfig) -> dict:
+def _quantum_options(cfg: ModelConfig, backend=None) -> dict:
     q = cfg.quantum
     return dict(n_qubits=q.n_qubits, n_layers=q.n_layers, ansatz=q.ansatz, encoding=q.encoding,
-                backend=q.backend, shots=q.shots)
+                backend=q.backend if backend is None else backend, shots=q.shots)
+
+
+def _model_backend(q: QuantumConfig):
+    """The name "statevector" as is; any other backend ONE object shared by every circuit of the model (one
+    connection, transpile cache and QPU budget), built at the first forward pass (drawing a model or counting
+    its parameters never connects to a QPU)."""
+    if q.backend == "statevector":
+        return q.backend
+    from .backends import LazyBackend
+    options = {"max_qpu_seconds": q.max_qpu_seconds} if q.backend.startswith("ibm:") else {}
+    return LazyBackend(q.backend, **options)
 
 
 class Block(nn.Module):
     """Pre-LayerNorm transformer block: x + attn(ln(x)), then x + ffn(ln(x))."""
 
-    def __init__(self, cfg: ModelConfig, causal: bool):
+    def __init__(self, cfg: ModelConfig, causal: bool, backend=None):
         super().__init__()
-        opts = _quantum_options(cfg)
+        opts = _quantum_options(cfg, backend)
         self.ln1 = nn.LayerNorm(cfg.d_model)
         self.attn = ATTENTIONS[cfg.attention](cfg.d_model, cfg.n_heads, cfg.dropout, causal,
                                               qsvt_degree=cfg.quantum.qsvt_degree, context=cfg.context, **opts)
@@ -122,12 +143,13 @@ class _Backbone(nn.Module):
     def __init__(self, cfg: ModelConfig, causal: bool):
         super().__init__()
         self.config = cfg
+        backend = _model_backend(cfg.quantum) if cfg.is_quantum else None     # one instance for all circuits
         emb_opts = (dict(order=cfg.quantum.ket_order, rank=cfg.quantum.ket_rank) if cfg.embedding == "ket"
-                    else _quantum_options(cfg) if cfg.embedding == "quantum" else {})
+                    else _quantum_options(cfg, backend) if cfg.embedding == "quantum" else {})
         self.tok_emb = EMBEDDINGS[cfg.embedding](cfg.vocab_size, cfg.d_model, **emb_opts)
         self.pos_emb = nn.Embedding(cfg.context, cfg.d_model)
         self.drop = nn.Dropout(cfg.dropout)
-        self.blocks = nn.ModuleList([Block(cfg, causal) for _ in range(cfg.n_blocks)])
+        self.blocks = nn.ModuleList([Block(cfg, causal, backend) for _ in range(cfg.n_blocks)])
         self.ln_f = nn.LayerNorm(cfg.d_model)
 
     def _init_classical(self):

@@ -39,6 +39,16 @@ class CircuitRunner(nn.Module):
     def forward(self, angles: torch.Tensor) -> torch.Tensor:
         return self.backend.expval(self.circuit, angles, self.weights, shots=self.shots)
 
+    def to_qiskit(self, bind_weights: bool = True):
+        """The circuit as a Qiskit QuantumCircuit (current weights bound; inputs stay parameters `x`)."""
+        from ..export import layer_to_qiskit
+        return layer_to_qiskit(self, bind_weights)[""]
+
+    def to_qasm3(self, bind_weights: bool = True) -> str:
+        """The circuit as OpenQASM 3 (current weights bound; inputs stay `input float` parameters)."""
+        from ..export import layer_to_qasm3
+        return layer_to_qasm3(self, bind_weights)[""]
+
     def extra_repr(self) -> str:
         r = self.circuit.resources()
         return (f"n_qubits={r['n_qubits']}, depth={r['depth']}, n_weights={r['n_weights']}, "

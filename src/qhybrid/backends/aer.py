@@ -1,0 +1,87 @@
+"""`aer` and `aer:<fake device>`: Qiskit Aer through an EstimatorV2 primitive, shot-based by default.
+
+    aer               ideal simulator; shots=None -> `default_shots` (1024); exact=True -> exact expectations
+    aer:fake_manila   the device's noise model (gate errors, relaxation, readout) and coupling map; each
+                      circuit is transpiled for the device once (cached) and parameters are bound per job
+
+One forward pass is ONE estimator job with ONE PUB (circuit, observables (1, n_obs), values (N, 1, K));
+the backward pass is one more job over all parameter-shifted sets (see _shift.py). The estimator is
+qhybrid's AerEstimator (a faster EstimatorV2; aer_estimator.py). Options: shots (default 1024),
+exact, noise_model (a qiskit_aer NoiseModel for the ideal simulator), seed, optimization_level.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .._optional import require
+from ._common import check_shots, circuit_key, prepare
+from ._shift import Expanded, shift_expval
+from .devices import compile_for, param_columns
+
+
+class AerBackend:
+    """Qiskit Aer via EstimatorV2: (..., n_inputs) -> (..., n_obs), parameter-shift gradients."""
+
+    exact = False
+
+    def __init__(self, device: str | None = None, *, shots: int = 1024, exact: bool = False, noise_model=None,
+                 seed: int | None = None, optimization_level: int = 1, method: str | None = None):
+        require("qiskit_aer")
+        from qiskit_aer import AerSimulator
+
+        from .aer_estimator import AerEstimator, noise_model_readout
+
+        self.name = "aer" + (f":{device}" if device else "")
+        self.default_shots = check_shots(shots, None)
+        self.exact = bool(exact)
+        self.optimization_level = optimization_level
+        self.device = None
+        noisy = noise_model is not None
+        if device:
+            from qiskit_aer.noise import NoiseModel
+
+            from .devices import fake_backend
+            self.device = fake_backend(device)
+            noise_model = NoiseModel.from_backend(self.device)
+            noisy = True
+        opts = dict(runtime_parameter_bind_enable=True, method=method or ("density_matrix" if noisy else "automatic"))
+        if seed is not None:
+            opts["seed_simulator"] = seed
+        if self.device is not None:
+            sim = AerSimulator.from_backend(self.device, **opts)
+        else:
+            sim = AerSimulator(noise_model=noise_model, **opts)
+        self.simulator = sim
+        self.estimator = AerEstimator(sim, noise_model_readout(noise_model), seed)
+        self._cache: dict = {}
+
+    def __repr__(self):
+        return f"AerBackend({self.name!r}, shots={self.default_shots}, exact={self.exact})"
+
+    def compiled(self, circuit):
+        """(Expanded, ISA circuit, observables on its layout), transpiled once per circuit structure."""
+        key = circuit_key(circuit)
+        if key not in self._cache:
+            exp, isa, obs = compile_for(circuit, self.device, self.optimization_level)
+            if self.device is None and self.simulator.options.noise_model is not None:
+                from qiskit import transpile
+                isa = transpile(exp.qc, self.simulator, optimization_level=0)
+            self._cache[key] = (exp, isa, obs)
+        return self._cache[key]
+
+    def run_values(self, isa, obs, exp: Expanded, values, shots: int | None):
+        """ONE estimator job: values (M, K) in the order of exp.params -> expectations (M, n_obs)."""
+        pub = (isa, [obs], np.ascontiguousarray(values[:, param_columns(isa, exp)])[:, None, :])
+        job = self.estimator.run([pub], precision=0.0 if shots is None else shots ** -0.5)
+        return job.result()[0].data.evs
+
+    def expval(self, circuit, inputs=None, weights=None, shots=None, generator=None) -> torch.Tensor:
+        x, w, lead = prepare(circuit, inputs, weights)
+        shots = None if self.exact else check_shots(shots, self.default_shots)
+        exp, isa, obs = self.compiled(circuit)
+        if generator is not None:                            # reproducible shot noise from torch's generator
+            seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
+            self.estimator._rng = np.random.default_rng(seed)
+        y = shift_expval(exp, x, w, lambda v: self.run_values(isa, obs, exp, v, shots))
+        return y.reshape(lead + (circuit.n_obs,))

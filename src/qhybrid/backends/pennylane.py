@@ -1,0 +1,72 @@
+"""`pennylane:<device>`: run the circuit as a PennyLane QNode (torch interface, diff_method="best").
+
+    pennylane:default.qubit      backprop through PennyLane's simulator
+    pennylane:lightning.qubit    C++ simulator, adjoint gradients
+    PennyLaneBackend("default.qubit", diff_method="parameter-shift", device_kwargs={...})
+
+All leading dims of the inputs are flattened into ONE broadcast dimension (PennyLane broadcasts a
+single batch dim); devices without native broadcasting get it expanded by PennyLane itself. shots=k
+(or the constructor's shots) makes the device sample; QNodes are built once per (circuit, shots).
+Float64 inputs/weights give complex128 simulation on devices that follow the input precision.
+"""
+from __future__ import annotations
+
+import torch
+
+from .._optional import require
+from ._common import check_shots, circuit_key, prepare
+
+
+class PennyLaneBackend:
+    """A PennyLane device as a qhybrid backend: (..., n_inputs) -> (..., n_obs)."""
+
+    def __init__(self, device: str = "default.qubit", *, diff_method: str = "best", shots: int | None = None,
+                 device_kwargs: dict | None = None):
+        self.qml = require("pennylane")
+        if device.startswith("lightning"):
+            require("pennylane_lightning")
+        self.device_name, self.diff_method = device, diff_method
+        self.default_shots = check_shots(shots, None)
+        self.device_kwargs = dict(device_kwargs or {})
+        self.name = f"pennylane:{device}"
+        self.exact = shots is None
+        self._qnodes: dict = {}
+        try:                                             # fail early on unknown devices
+            self.qml.device(device, wires=1, **self.device_kwargs)
+        except Exception as e:
+            msg = f"{type(e).__name__}: {e}"
+        else:
+            return
+        raise ValueError(f"PennyLane cannot load device {device!r} ({msg}); try pennylane:default.qubit or "
+                         f"pennylane:lightning.qubit")
+
+    def __repr__(self):
+        return f"PennyLaneBackend({self.name!r}, diff_method={self.diff_method!r}, shots={self.default_shots})"
+
+    def qnode(self, circuit, shots: int | None = None):
+        """The QNode for a circuit (cached): qnode(inputs=(B, n_inputs), weights=(P,)) -> tuple of (B,)."""
+        key = (circuit_key(circuit), shots)
+        if key not in self._qnodes:
+            qml = self.qml
+            dev = qml.device(self.device_name, wires=circuit.n_qubits, **self.device_kwargs)
+            qnode = qml.QNode(circuit.to_pennylane(), dev, interface="torch", diff_method=self.diff_method)
+            if shots is not None:
+                qnode = qml.set_shots(qnode, shots=shots)
+            self._qnodes[key] = qnode
+        return self._qnodes[key]
+
+    def expval(self, circuit, inputs=None, weights=None, shots=None, generator=None) -> torch.Tensor:
+        x, w, lead = prepare(circuit, inputs, weights)             # x (N, n_inputs), w (P,)
+        shots = check_shots(shots, self.default_shots)
+        N = x.shape[0]
+        # PennyLane's torch interface turns Python-float results into tensors of torch's DEFAULT dtype
+        # (lightning returns floats): float32 would cut float64 runs to ~1e-8, so follow the inputs' dtype.
+        default = torch.get_default_dtype()
+        torch.set_default_dtype(x.dtype)
+        try:
+            out = self.qnode(circuit, shots)(inputs=x, weights=w)
+        finally:
+            torch.set_default_dtype(default)
+        cols = [torch.as_tensor(o).to(x.dtype) for o in (out if isinstance(out, (list, tuple)) else [out])]
+        cols = [c.expand(N) if c.dim() == 0 else c.reshape(N) for c in cols]   # input-free circuits give scalars
+        return torch.stack(cols, -1).reshape(lead + (circuit.n_obs,))
