@@ -234,13 +234,15 @@ def write_report(out: Path) -> dict:
 
 
 def plot_comparison(out: Path, settings: dict, rows: list[dict], table: list[dict]) -> list[str]:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
+    from matplotlib.figure import Figure
+
+    def subplots(size):
+        fig = Figure(figsize=size)
+        return fig, fig.subplots()
 
     figures = []
-    fig, ax = plt.subplots(figsize=(6, 3.6))
+    fig, ax = subplots((6, 3.6))
     for v in dict.fromkeys(r["variant"] for r in rows):
         curves = [r["history"] for r in rows if r["variant"] == v and r["history"]]
         if not curves:
@@ -252,15 +254,15 @@ def plot_comparison(out: Path, settings: dict, rows: list[dict], table: list[dic
         ax.plot(steps, mean, label=v)
         ax.fill_between(steps, mean - std, mean + std, alpha=0.2)
     ax.set_xlabel("step"); ax.set_ylabel("valid loss (nats)"); ax.legend(fontsize=7); ax.set_title("loss (mean ± std over seeds)")
-    fig.tight_layout(); fig.savefig(out / "loss_curves.png", dpi=100); plt.close(fig)
+    fig.tight_layout(); fig.savefig(out / "loss_curves.png", dpi=100)
     figures.append("loss_curves.png")
     if table:
-        fig, ax = plt.subplots(figsize=(5, 3.6))
+        fig, ax = subplots((5, 3.6))
         for t in table:
             ax.errorbar(t["params_total"], t["mean"], yerr=t["std"], fmt="o", label=t["variant"])
         ax.set_xlabel("trainable parameters"); ax.set_ylabel(table[0]["metric"]); ax.legend(fontsize=7)
-        fig.tight_layout(); fig.savefig(out / "metric_vs_params.png", dpi=100); plt.close(fig)
-        fig, ax = plt.subplots(figsize=(5, 3.6))
+        fig.tight_layout(); fig.savefig(out / "metric_vs_params.png", dpi=100)
+        fig, ax = subplots((5, 3.6))
         qubits = sorted({t["n_qubits"] for t in table if t["n_qubits"] != ""})
         if len(qubits) > 1:
             for kind in dict.fromkeys((t["embedding"], t["attention"], t["ffn"]) for t in table if t["n_qubits"]):
@@ -272,7 +274,7 @@ def plot_comparison(out: Path, settings: dict, rows: list[dict], table: list[dic
             ax.bar(range(len(table)), [t["step_ratio"] or 0 for t in table])
             ax.set_xticks(range(len(table)), [t["variant"] for t in table], rotation=30, ha="right", fontsize=7)
         ax.set_ylabel(f"step time / {settings['baseline']}"); ax.axhline(1, color="gray", lw=0.5)
-        fig.tight_layout(); fig.savefig(out / "cost.png", dpi=100); plt.close(fig)
+        fig.tight_layout(); fig.savefig(out / "cost.png", dpi=100)
         figures += ["metric_vs_params.png", "cost.png"]
     return figures
 

@@ -224,9 +224,8 @@ class Trainer:
                "train_loss": a["loss"] / max(1, a["n"]), **{f"val_{k}": v for k, v in val.items()},
                "step_time_s": a["time"] / max(1, a["n"]), "tokens_per_s": a["tokens"] / max(1e-9, a["time"]),
                "wall_s": self.elapsed}
-        success = [m.success_probability for m in self.model.modules() if getattr(m, "success_probability", None)]
-        if success:
-            rec["quixer_success_probability"] = sum(success) / len(success)
+        if "success" in a:
+            rec["quixer_success_probability"] = a["success"] / max(1, a["n"])
         self.acc = {"loss": 0.0, "n": 0, "time": 0.0, "tokens": 0}
         return rec
 
@@ -258,8 +257,12 @@ class Trainer:
                     self.elapsed += dt
                     self.acc["loss"] += loss.item(); self.acc["n"] += 1; self.acc["time"] += dt
                     self.acc["tokens"] += batch[0].numel()
+                    success = [m.success_probability for m in self.model.modules()
+                               if getattr(m, "success_probability", None) is not None]
+                    if success:                          # Quixer postselection probability, training batches
+                        self.acc["success"] = self.acc.get("success", 0.0) + sum(success) / len(success)
                     bar.update(1)
-                    bar.set_postfix(loss=f"{loss.item():.3f}")
+                    bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
                     if self.step % t.eval_every == 0 or self.step == t.steps:
                         self.history.append(self._eval_record())
                         self._write_metrics()
@@ -297,20 +300,19 @@ class Trainer:
 
 
 def plot_run(run_dir: Path, history: list[dict]) -> None:
+    """loss.png of a run; draws on a bare Figure so an interactive session's backend is untouched."""
     if not history:
         return
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
-    fig, ax = plt.subplots(figsize=(5, 3.2))
+    fig = Figure(figsize=(5, 3.2))
+    ax = fig.subplots()
     steps = [r["step"] for r in history]
     ax.plot(steps, [r["train_loss"] for r in history], label="train")
     ax.plot(steps, [r["val_loss"] for r in history], label="valid")
     ax.set_xlabel("step"); ax.set_ylabel("loss (nats)"); ax.legend(); ax.set_title(run_dir.name)
     fig.tight_layout()
     atomic_write(run_dir / "loss.png", lambda p: fig.savefig(p, format="png", dpi=100))
-    plt.close(fig)
 
 
 def train(cfg: RunConfig, resume: bool = False, corpus=None) -> dict:

@@ -9,6 +9,7 @@ Here causal: position t mixes only tokens s <= t.
     psi_t    = P(M_t)|0> / ||P(M_t)|0>||,  P(M) = sum_k c_k M^k / sum_k |c_k|   (trainable complex c)
     y_t      = <X_i>, <Y_i>, <Z_i> of V(w) psi_t      (trainable read-out circuit) -> Linear -> d_model
 
+With `store_attention`, `.attention` (B, 1, T, T) holds the normalised LCU weights |b_s| / sum|b|.
 The success (postselection) probability of the block-encoded P(M_t) applied to |0> is
 ||P(M_t)|0>||^2 with the normalisations above; its batch mean after each forward is kept in
 `.success_probability` (a hardware run would need about 1/p repetitions per kept sample).
@@ -107,6 +108,10 @@ class QuixerAttention(_Attention):
         b = torch.view_as_complex(self.lcu[:T].contiguous()).to(U.dtype)
         c = torch.view_as_complex(self.poly.contiguous()).to(U.dtype)
         psi, p = lcu_qsvt_states(U, b, c, self.causal, key_mask)                   # (B, T, D), (B, T)
+        if self.store_attention:                    # LCU weights |b_s| / sum |b|: who mixes into t
+            w = b.abs().real[None, :].expand(T, T).clone()
+            w = w.tril() if self.causal else w
+            self._keep((w / w.sum(-1, keepdim=True))[None, None].expand(B, 1, T, T))
         self.success_probability = float(p.detach().mean())
         psi = simulate(self.readout, a.new_zeros(B * T, 0), self.readout_weights.to(a.dtype), psi0=psi.reshape(B * T, -1))
         y = expectations(self.readout, psi).view(B, T, -1)                        # (B, T, 3n)
