@@ -172,8 +172,6 @@ def test_bad_shots(circ, shots):
         circ.run(torch.zeros(2), torch.zeros(4), shots=shots)
 
 
-@pytest.mark.xfail(strict=True, reason="statevector.expval checks isinstance(shots, int), and bool is an int: "
-                   "shots=True silently runs 1 shot")
 def test_bool_shots_rejected(circ):
     with pytest.raises(ValueError, match=r"shots must be a positive integer"):
         circ.run(torch.zeros(2), torch.zeros(4), shots=True)

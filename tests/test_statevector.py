@@ -351,8 +351,6 @@ def test_circuit_without_weights(rng):
     np.testing.assert_allclose(c.run(t64(x), torch.empty(0)).numpy(), ref_ev, atol=TOL)
 
 
-@pytest.mark.xfail(strict=True, reason="statevector.prepare: x.reshape(-1, 0) raises RuntimeError for "
-                   "inputs of shape (B, 0) when the circuit reads no features")
 def test_batch_of_featureless_inputs():
     """A circuit with no Input gates (encoding='none') fed a batch x of shape (B, 0) -> (B, n_obs)."""
     c = Circuit(2); c.x(0); c.ry(1, Weight(0)); c.observe("Z0", "Z1")

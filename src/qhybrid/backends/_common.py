@@ -1,6 +1,8 @@
 """Pieces every non-default backend shares: input validation/flattening, angle values, cache keys."""
 from __future__ import annotations
 
+import math
+
 import torch
 
 from ..circuits import Circuit, Input, InputProduct, Weight
@@ -27,7 +29,7 @@ def prepare(circuit: Circuit, inputs, weights):
             raise ValueError(f"inputs must have shape (..., {n_in}) -- the circuit reads {n_in} feature(s) "
                              f"-- but got shape {tuple(x.shape)}")
         lead = tuple(x.shape[:-1])
-        x = x.reshape(-1, n_in)
+        x = x.reshape(math.prod(lead), n_in)                             # (N, n_in), also for n_in == 0
     if weights is None:
         if n_w:
             raise ValueError(f"this circuit has {n_w} trainable weight(s); pass weights of shape ({n_w},)")
