@@ -14,9 +14,9 @@ Timed in one process with torch.set_num_threads(2):
                   broadcast batch into one circuit per sample)
   EstimatorQNN    qiskit-machine-learning EstimatorQNN + TorchConnector (StatevectorEstimator,
                   exact, parameter-shift gradients), n = 4 and N = 256 only
-qhybrid, qhybrid f64 and default.qubit run interleaved (one step of each per round, so a busy
-machine slows all three alike); each entry is the median over --repeats rounds after one warm-up
-(fewer rounds once a point has used --cap seconds, at least 3). The slow simulators are first
+qhybrid, qhybrid f64 and default.qubit run interleaved in short blocks (a busy machine slows all
+three alike); each entry is the median of --repeats timed steps (fewer once a point has used --cap
+seconds, at least 3), each block after one untimed warm-up step. The slow simulators are first
 timed on a 16-sample slice; if the extrapolated step time exceeds --cap seconds the point is
 recorded as ">cap" (the estimate is in the JSON) and not run. Before timing, the script asserts
 that every simulator returns the same outputs (default.qubit also the same input gradients) as
@@ -39,8 +39,7 @@ import torch
 import qhybrid
 
 PROBE = 16          # samples used to extrapolate the slow simulators
-FAST = ["qhybrid", "qhybrid f64", "default.qubit"]
-COLUMNS = FAST + ["lightning", "EstimatorQNN"]
+COLUMNS = ["qhybrid", "qhybrid f64", "default.qubit", "lightning", "EstimatorQNN"]
 
 
 def have(module: str) -> bool:
@@ -76,18 +75,22 @@ def entry(times: list[float]) -> dict:
     return {"status": "ok", "median_ms": 1e3 * statistics.median(times), "times_s": times}
 
 
-def interleaved(steps: dict, repeats: int, budget: float) -> dict:
-    """Time several steps round-robin: one warm-up each, then up to `repeats` rounds."""
-    for step in steps.values():
-        step()
+def interleaved(steps: dict, repeats: int, budget: float, block: int = 4) -> dict:
+    """Time several steps in rotating blocks: per round, each simulator runs one untimed step (its
+    caches and heap are warm again after the others ran) and then `block` timed steps; rounds go
+    on until each has `repeats` times or `budget` seconds are spent (at least 3 times each)."""
     times: dict = {k: [] for k in steps}
     start = time.perf_counter()
-    for r in range(repeats):
+    while any(len(v) < repeats for v in times.values()):
         for k, step in steps.items():
-            t = time.perf_counter()
             step()
-            times[k].append(time.perf_counter() - t)
-        if r >= 2 and time.perf_counter() - start > budget:
+            for _ in range(min(block, repeats - len(times[k]))):
+                t = time.perf_counter()
+                step()
+                times[k].append(time.perf_counter() - t)
+                if len(times[k]) >= 3 and time.perf_counter() - start > budget:
+                    break
+        if time.perf_counter() - start > budget and all(len(v) >= 3 for v in times.values()):
             break
     return {k: entry(v) for k, v in times.items()}
 
@@ -203,8 +206,7 @@ def main(argv=None) -> int:
                                                            "(default 60, quick 3)")
     p.add_argument("--json", type=Path, default=Path(__file__).parent / "results" / "bench_engine.json")
     args = p.parse_args(argv)
-    args.repeats = args.repeats or (7 if args.quick else 15)
-    args.cap = args.cap or (3.0 if args.quick else 60.0)
+    args.repeats, args.cap = args.repeats or (7 if args.quick else 15), args.cap or (3.0 if args.quick else 60.0)
     torch.set_num_threads(2)
     torch.manual_seed(0)
 

@@ -1,7 +1,7 @@
 """Calibrate the statevector engine's fuse-or-not cost model (`_should_fuse`) on this machine.
 
-    .venv/bin/python benchmarks/calibrate_fusion.py            # about 2 minutes
-    .venv/bin/python benchmarks/calibrate_fusion.py --quick    # a coarser grid, about 1 minute
+    .venv/bin/python benchmarks/calibrate_fusion.py            # under a minute (quiet machine)
+    .venv/bin/python benchmarks/calibrate_fusion.py --quick    # a coarser grid
 
 For layered templates (strongly_entangling, basic_entangler, hardware_efficient; 2 layers,
 angle encoding) over n = 2..10 qubits and N = 1..4096 circuits it times one forward + backward

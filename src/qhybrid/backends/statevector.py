@@ -2,40 +2,43 @@
 
 One forward pass is one tensor program over all N = prod(leading dims) circuits, compiled once
 per circuit (and per fusion decision) into a short list of tensor instructions:
-  1. gate matrices: every gate's matrix comes from one batched call per gate type -- all
-     input-independent Rot gates of the circuit in one call, all RY(x_i) of the encoding in one
-     (N, n) call, and so on;
+  1. gate matrices: one batched call per gate type and angle source -- all input-independent Rot
+     gates of the circuit in one call, all RY(x_i) of the encoding in one (N, n) call, ...;
   2. product prefix: single-qubit gates that act on a wire before any multi-qubit gate touches it
-     are applied to per-wire 2-vectors (all wires at once) and the state is built by a Kronecker
-     product (N, 2**n) -- no 2**n work per gate;
+     are applied to per-wire 2-vectors (all wires in one batched matmul) and the state is their
+     Kronecker product (N, 2**n) -- no 2**n work per gate. When the first body run is fused and
+     every wire starts with RY/RX/a constant, the product is built in Fourier form instead
+     (cos(angles @ W^T + b) @ T, see _TrigPrefix) and the other prefix gates join the fused run;
   3. body: runs of input-independent gates (constants and weights) are either fused into one
      dense (2**n, 2**n) unitary, built once per pass and applied with one matmul, or applied as
      a few structured steps -- whichever the cost model `_should_fuse` says is cheaper for this N:
        * consecutive permutation and diagonal gates (CNOT rings, CZ, SWAP, RZ, ...) become ONE
          gather of amplitudes (times one phase vector); its backward is the inverse gather;
        * single-qubit gates between them are merged per wire and applied as Kronecker blocks of
-         up to 2**_MAX_BLOCK x 2**_MAX_BLOCK with plain matmuls on the trailing axis;
-     the amplitudes are kept in whatever wire order the last gather or matmul left them in (the
-     next gather, or the observables, absorb the relabelling for free);
+         up to 2**_MAX_BLOCK x 2**_MAX_BLOCK, each with one matmul on the trailing axis;
+     the amplitudes stay in whatever wire order the last gather or matmul left them in (the next
+     gather, or the observables, absorb the relabelling for free);
      input-dependent gates are applied gate by gate with per-sample matrices;
   4. expectations of Pauli words, grouped by their X/Y mask: one gather + one matmul per group.
-Gradients come from torch autograd. complex64 by default, complex128 for float64 inputs/weights.
+Gradients come from torch autograd (a few steps have hand-written backward passes: gathers,
+outer products, |psi|^2 @ Z). complex64 by default, complex128 for float64 inputs/weights.
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
 import torch
 
 from ..circuits import Circuit, Input, InputProduct, Op, Weight
-from ._common import prepare
 from ..gates import GATES, gate_column0, gate_matrix
+from ._common import prepare
 
 # Cost model (relative units, measured on a 2-core CPU; see docs/performance.md):
 _GATE_ELEM = 1.0      # one gate applied to one amplitude
-_MATMUL_MAC = 0.24    # one complex multiply-add inside a dense matmul
-_OP_OVERHEAD = 2e4    # fixed cost of one torch op sequence (dispatch, autograd bookkeeping)
+_MATMUL_MAC = 0.13    # one complex multiply-add inside a dense matmul
+_OP_OVERHEAD = 3e3    # fixed cost of one torch op sequence (dispatch, autograd bookkeeping)
 _MAX_BLOCK = 5        # widest Kronecker block (wires) applied with one matmul in the unfused path
 
 
@@ -198,10 +201,11 @@ class _Ctx:
 
     def bank(self, key) -> torch.Tensor:
         """key = (kind, name) -> (..., G, d, d) matrices ((..., G, 2) columns for kinds "*0"), or
-        (kind, name, start, end) -> rows start:end, or (kind, name, "real") -> real columns."""
+        (kind, name, start, end) -> rows start:end, or (kind, name, "angle") -> the angles (..., G)
+        of a one-parameter group."""
         b = self.banks.get(key)
         if b is None:
-            self.prog.make_bank(self, key[:2], real=len(key) == 3)
+            self.prog.make_bank(self, key[:2], angle_only=len(key) == 3)
             b = self.banks[key]
         return b
 
@@ -287,7 +291,7 @@ class _Program:
             ctx.angles[source] = ang
         return ctx.angles[source]
 
-    def make_bank(self, ctx: _Ctx, key, real: bool = False):
+    def make_bank(self, ctx: _Ctx, key, angle_only: bool = False):
         kind, name = key
         G, off, block = self.groups[key]
         p = GATES[name].n_params
@@ -299,9 +303,8 @@ class _Program:
         else:
             a = self._angles(ctx, "x")[:, off: off + p * G]
             angles = a.reshape(-1, p, G).unbind(1) if p > 1 else [a]
-        if real:                                      # |columns| of RY / RX on |0>: (cos h, sin h)
-            h = angles[0] * 0.5
-            ctx.banks[key + ("real",)] = torch.stack((torch.cos(h), torch.sin(h)), dim=-1)
+        if angle_only:
+            ctx.banks[key + ("angle",)] = angles[0]
             return
         fn = gate_column0 if kind.endswith("0") else gate_matrix
         bank = ctx.banks[key] = fn(name, angles, ctx.dtype, ctx.device)
@@ -347,11 +350,11 @@ class _Program:
 
 class _Stack:
     """The one-qubit matrices of several refs stacked on one axis, identity where a ref is None:
-    (..., k, 2, 2); or their first columns (..., k, 2) (`column`); or the real magnitudes of those
-    columns (`real`, RY/RX/constant gates only). Leading batch dim N when a ref is input-dependent."""
+    (..., k, 2, 2), or their first columns (..., k, 2) (`column`); leading batch dim N when a ref
+    is input-dependent."""
 
-    def __init__(self, prog: _Program, refs, column: bool = False, real: bool = False):
-        self.column, self.real = column or real, real
+    def __init__(self, prog: _Program, refs, column: bool = False):
+        self.column = column
         eye = ("c0" if self.column else "c", "_eye")
         self.sources: list[tuple] = []
         self.index = []
@@ -364,16 +367,14 @@ class _Stack:
         rows = [g for _, g in self.index]
         self.rows = None                            # (a, b) when the stack is rows a:b of one bank
         if len(self.sources) == 1 and self.sources[0][0][0] != "c" and rows == list(range(rows[0], rows[-1] + 1)):
-            self.rows = (rows[0], rows[-1] + 1)
-            if not real:                            # let the bank be split into such pieces in one op
-                prog.ranges.setdefault(self.sources[0], set()).add(self.rows)
-                prog.cache.pop(("cuts",) + self.sources[0], None)
+            self.rows = (rows[0], rows[-1] + 1)     # let the bank be split into such pieces in one op
+            prog.ranges.setdefault(self.sources[0], set()).add(self.rows)
+            prog.cache.pop(("cuts",) + self.sources[0], None)
 
     def _bank(self, prog: _Program, ctx: _Ctx, src) -> torch.Tensor:
         if src[0][0] == "c":
-            m = prog.const(src[1], ctx, self.column)
-            return (m.abs() if self.real else m)[None]
-        return ctx.bank(src + ("real",) if self.real else src)
+            return prog.const(src[1], ctx, self.column)[None]
+        return ctx.bank(src)
 
     def __call__(self, prog: _Program, ctx: _Ctx) -> torch.Tensor:
         dim = -2 if self.column else -3
@@ -707,13 +708,13 @@ def _apply(psi: torch.Tensor, mat: torch.Tensor, kind: str, pos: tuple, n: int) 
 class _IFused:
     """psi @ R, R = U^T of an input-independent run, built each pass by running it on the identity.
 
-    A real psi (product of real one-qubit columns, see _real_prefix) times the constant phases
-    `phase` is multiplied as psi @ [Re R', Im R'] -- one real matmul that yields the complex result.
+    A real input (the Fourier features of a _TrigPrefix: psi = (features @ T) * phase) is multiplied
+    as features @ (T @ [Re R', Im R']), R' = diag(phase) R -- one real matmul gives the complex result.
     """
 
     def __init__(self, sub: list, row_perm: torch.Tensor | None, n: int):
         self.sub, self.row_perm, self.D = sub, row_perm, 2 ** n
-        self.phase = None
+        self.trig = None
 
     def __call__(self, psi, plan, ctx):
         sub = self.sub
@@ -731,10 +732,10 @@ class _IFused:
             r = r.index_select(0, _on(self, "row_perm", self.row_perm, ctx.device))
         if psi.is_complex():
             return psi @ r
-        if self.phase is not None:
-            r = r * _on(self, "phase", self.phase, ctx.device, ctx.dtype).unsqueeze(1)
-        out = psi @ torch.view_as_real(r).reshape(self.D, 2 * self.D)
-        return torch.view_as_complex(out.view(psi.shape[0], self.D, 2))
+        if self.trig.phase is not None:
+            r = r * _on(self.trig, "phase", self.trig.phase, ctx.device, ctx.dtype).unsqueeze(1)
+        m = _on(self.trig, "T", self.trig.T, ctx.device, ctx.real) @ torch.view_as_real(r).reshape(self.D, 2 * self.D)
+        return torch.view_as_complex((psi @ m).view(psi.shape[0], self.D, 2))
 
 
 # ------------------------------------------------------------------------------ schedule
@@ -831,34 +832,81 @@ def _schedule(plan: Plan, n: int, N: int, end: str, from_zero: bool):
         ins, lay = _build(plan, items, _layout(plan, n, start),
                           ("order", ident) if end == "state" else ("any",), n)
         if from_zero and slots == 1 and ins and isinstance(ins[0], _IFused) and ins[0].row_perm is None:
-            real = _real_prefix(plan, n)
-            if real is not None:
-                ins[0].phase = real[1]
+            real = ins[0].trig = _TrigPrefix.make(plan.prog, [r[0] if r else None for r in plan.prefix_refs], n)
         plan.schedules[key] = ((start, slots, real), ins, lay)
     return plan.schedules[key]
 
 
-def _real_prefix(plan: Plan, n: int):
-    """When every wire starts with RY, RX or a constant gate (or nothing) and nothing else follows in
-    the prefix, the product state is real up to constant phases: -> (_Stack of real columns,
-    phases (D,) complex128 or None), else None."""
-    refs = [r[0] if r else None for r in plan.prefix_refs]
-    phases = []
-    for ref in refs:
-        if ref is None:
-            phases.append(torch.ones(2, dtype=torch.complex128))
-        elif ref[0] == "c0":
-            col = gate_matrix(ref[1], [], torch.complex128)[:, 0]
-            phases.append(torch.where(col.abs() > 0, col / col.abs().clamp_min(1e-300), torch.ones_like(col)))
-        elif ref[1] in ("ry", "rx"):
-            phases.append(torch.tensor([1, 1 if ref[1] == "ry" else -1j], dtype=torch.complex128))
-        else:
-            return None
-    phase = phases[0]
-    for p in phases[1:]:
-        phase = torch.kron(phase, p)
-    trivial = bool(torch.all(phase == 1))
-    return _Stack(plan.prog, refs, column=True, real=True), None if trivial else phase
+class _TrigPrefix:
+    """The product state of first gates RY(a), RX(a) or constants (or none) on every wire, in Fourier
+    form. Such a state is real up to constant phases: wire w contributes (cos h_w, sin h_w) * p_w
+    (h_w = a/2 for RY/RX, p_w = (1, 1) for RY, (1, -i) for RX; a constant column has a fixed h_w), and
+    prod_w (cos or sin)(h_w) = sum over sign patterns s (s_0 = +1) of cos or sin of s.h, so
+        psi0 = ([cos(h @ S^T), sin(h @ S^T)] @ T) * phase,   S: (D/2, n) signs, T: (D, D) constants.
+    With h = angles * scale + offset and sin u = cos(u - pi/2) the features are ONE matmul, add and
+    cos of the raw angles: cos(angles @ W^T + b). That replaces n - 1 outer products (and backward)."""
+
+    @staticmethod
+    def make(prog: _Program, refs, n: int):
+        parts, phases = [], []                      # per wire: (source, row) or (None, fixed h)
+        for ref in refs:
+            if ref is None or ref[0] == "c0":
+                col = torch.tensor([1, 0], dtype=torch.complex128) if ref is None else \
+                    gate_matrix(ref[1], [], torch.complex128)[:, 0]
+                mag = col.abs()
+                phases.append(torch.where(mag > 0, col / mag.clamp_min(1e-300), torch.ones_like(col)))
+                parts.append((None, float(torch.atan2(mag[1], mag[0]))))
+            elif ref[1] in ("ry", "rx"):
+                phases.append(torch.tensor([1, 1 if ref[1] == "ry" else -1j], dtype=torch.complex128))
+                parts.append((ref[:2], ref[2]))
+            else:
+                return None
+        return _TrigPrefix(prog, parts, phases, n)
+
+    def __init__(self, prog, parts, phases, n):
+        self.sources = list(dict.fromkeys(src for src, _ in parts if src is not None))
+        offs = {}
+        for src in self.sources:
+            offs[src] = sum(prog.groups[s][0] for s in self.sources[: self.sources.index(src)])
+        idx = [offs[src] + g if src is not None else 0 for src, g in parts]
+        scale = torch.tensor([0.5 if src is not None else 0.0 for src, _ in parts], dtype=torch.float64)
+        offset = torch.tensor([0.0 if src is not None else h for src, h in parts], dtype=torch.float64)
+        width = sum(prog.groups[s][0] for s in self.sources)
+        self.idx = None if idx == list(range(width)) else torch.tensor(idx)
+        D = 2 ** n
+        j = torch.arange(D // 2)
+        self.S = torch.stack([torch.ones(D // 2)] + [1.0 - 2 * ((j >> (n - 1 - w)) & 1) for w in range(1, n)],
+                             dim=1).to(torch.float64)                                   # (D/2, n)
+        b = torch.arange(D)
+        bits = torch.stack([(b >> (n - 1 - w)) & 1 for w in range(n)], dim=1)            # (D, n)
+        k = bits.sum(1)
+        prod = torch.where(bits[None].bool(), self.S[:, None, :], torch.ones(1)).prod(2)  # (D/2, D)
+        sign = (-1.0) ** (k // 2)
+        T = torch.zeros(D, D, dtype=torch.float64)
+        T[: D // 2] = torch.where(k % 2 == 0, 2 * prod * sign / D, torch.zeros(1))
+        T[D // 2:] = torch.where(k % 2 == 1, 2 * prod * sign / D, torch.zeros(1))
+        self.T = T
+        S2 = torch.cat([self.S, self.S]) * scale                                         # (D, n)
+        self.W = S2 if self.sources else None
+        self.b = torch.cat([self.S @ offset, self.S @ offset - math.pi / 2])              # (D,)
+        phase = phases[0]
+        for p in phases[1:]:
+            phase = torch.kron(phase, p)
+        self.phase = None if bool(torch.all(phase == 1)) else phase
+
+    def __call__(self, prog: _Program, ctx: _Ctx) -> torch.Tensor:
+        """The Fourier features [cos(h @ S^T), sin(h @ S^T)] = cos(angles @ W^T + b): (B, D) real."""
+        real, dev = ctx.real, ctx.device
+        b = _on(self, "b", self.b, dev, real)
+        if self.W is None:
+            return torch.cos(b).unsqueeze(0)
+        angles = [ctx.bank(src + ("angle",)) for src in self.sources]
+        B = max(a.shape[0] if a.dim() == 2 else 1 for a in angles)
+        angles = [a if a.dim() == 2 else a.expand(B, -1) for a in angles]
+        a = angles[0] if len(angles) == 1 else torch.cat(angles, dim=1)
+        if self.idx is not None:
+            a = a.index_select(1, _on(self, "idx", self.idx, dev))
+        return torch.cos(torch.addmm(b, a, _on(self, "W", self.W, dev, real).mT))
 
 
 # ------------------------------------------------------------------------------ running
@@ -871,13 +919,10 @@ def _should_fuse(g: int, N: int, n: int) -> bool:
 
 def _product_state(plan: Plan, ctx: _Ctx, spec, n: int) -> torch.Tensor:
     """Per-wire 2-vectors, wire-major (n, B, 2), from the first `slots` prefix slots; then their
-    Kronecker product in wire order `order` (real when the schedule chose a real prefix)."""
-    order, slots, real = spec
-    if real is not None:
-        v = real[0](plan.prog, ctx)                 # (n, 2) or (N, n, 2) real
-        v = v.unsqueeze(1) if v.dim() == 2 else v.transpose(0, 1)
-        vs = v.unbind(0)
-        return _kron_states([vs[w] for w in order])
+    Kronecker product in wire order `order` (or the Fourier features of a _TrigPrefix)."""
+    order, slots, trig = spec
+    if trig is not None:
+        return trig(plan.prog, ctx)                 # Fourier features; _IFused finishes the product
     v = None
     pending = None                                  # product of consecutive weight-only matrices (n, 2, 2)
     for j, st in enumerate(plan.prefix_stacks[:slots]):
