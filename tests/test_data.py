@@ -6,7 +6,6 @@ disabled in every test (urllib is monkeypatched); downloads are simulated.
 """
 import io
 import math
-import os
 import shutil
 import urllib.error
 import urllib.request
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from _shared import need  # noqa: E402
 
 from qhybrid.data import (
     DATA_ENV,
@@ -29,27 +29,6 @@ from qhybrid.data import (
 from qhybrid.data import files as data_files
 from qhybrid.data.standard import FILES, RP_VALID_INDICES
 from qhybrid.data.toy import TOY_ENGLISH
-
-
-def _shared_data() -> Path | None:
-    candidates = [os.environ.get(DATA_ENV), Path(__file__).resolve().parents[1].parent / "shared" / "data"]
-    for c in candidates:
-        if c and Path(c).is_dir():
-            return Path(c)
-    return None
-
-
-SHARED = _shared_data()
-
-
-def need(*relpaths: str) -> Path:
-    """The shared data folder, skipping the test unless it holds `relpaths`."""
-    if SHARED is None:
-        pytest.skip(f"no local data folder: set {DATA_ENV} or provide ../shared/data")
-    missing = [r for r in relpaths if not (SHARED / r).is_file()]
-    if missing:
-        pytest.skip(f"local data folder {SHARED} lacks {missing}")
-    return SHARED
 
 
 def _offline(url, *args, **kwargs):

@@ -4,8 +4,16 @@ import math
 import pytest
 import torch
 
-from qhybrid.layers import (ATTENTIONS, ClassicalLinear, KetEmbedding, QuantumEmbedding, QuantumLinear,
-                            VQCFeedForward, MLP, is_quantum)
+from qhybrid.layers import (
+    ATTENTIONS,
+    MLP,
+    ClassicalLinear,
+    KetEmbedding,
+    QuantumEmbedding,
+    QuantumLinear,
+    VQCFeedForward,
+    is_quantum,
+)
 
 B, T, C, H = 2, 6, 16, 2
 QOPTS = dict(n_qubits=3, n_layers=1)

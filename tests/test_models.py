@@ -2,8 +2,15 @@
 import pytest
 import torch
 
-from qhybrid.models import (ModelConfig, SequenceClassifier, TinyLM, classical_twin, config_from_dict,
-                            count_parameters, parameter_matched_twin)
+from qhybrid.models import (
+    ModelConfig,
+    SequenceClassifier,
+    TinyLM,
+    classical_twin,
+    config_from_dict,
+    count_parameters,
+    parameter_matched_twin,
+)
 
 KINDS = [("classical", "classical", "classical"), ("quantum", "classical", "classical"),
          ("ket", "classical", "classical"), ("classical", "vqc", "classical"),
@@ -85,3 +92,44 @@ def test_config_errors_name_the_key_and_suggest():
         ModelConfig(quantum={"n_qubit": 2})
     with pytest.raises(ValueError, match="token ids"):
         TinyLM(tiny("classical", "classical", "classical"))(torch.tensor([[0, 99]]))
+
+
+def test_lstm_lm_matches_a_hand_built_reference_and_is_causal():
+    torch.manual_seed(0)
+    cfg = tiny("classical", "classical", "classical", arch="lstm", n_blocks=2)
+    model = TinyLM(cfg).eval()
+    idx = torch.randint(0, 12, (3, 8))
+    logits, _ = model(idx)
+    # reference: embedding -> the same LSTM weights stepped one token at a time -> LN -> tied head
+    h = [torch.zeros(3, 16) for _ in range(2)]; c = [torch.zeros(3, 16) for _ in range(2)]
+    cells = [torch.nn.LSTMCell(16, 16) for _ in range(2)]
+    for k, cell in enumerate(cells):
+        for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            getattr(cell, n).data = getattr(model.rnn, f"{n}_l{k}").data
+    outs = []
+    for t in range(8):
+        x = model.tok_emb(idx[:, t])
+        for k, cell in enumerate(cells):
+            h[k], c[k] = cell(x, (h[k], c[k])); x = h[k]
+        outs.append(model.ln_f(x) @ model.tok_emb.full_weight().t())
+    assert torch.allclose(logits, torch.stack(outs, 1), atol=1e-5)
+    idx2 = idx.clone(); idx2[:, 5:] = (idx2[:, 5:] + 1) % 12          # later tokens must not change earlier logits
+    assert torch.allclose(model(idx2)[0][:, :5], logits[:, :5], atol=1e-6)
+    counts = count_parameters(model)
+    assert counts["embedding"] == 12 * 16 and counts["non_embedding"] == 2 * 4 * 16 * (16 + 16 + 2) + 2 * 16
+
+
+def test_lstm_rejects_quantum_blocks_but_takes_a_quantum_embedding():
+    with pytest.raises(ValueError, match="arch = 'lstm' has no attention"):
+        tiny("classical", "vqc", "classical", arch="lstm")
+    with pytest.raises(ValueError, match="valid: transformer, lstm"):
+        tiny("classical", "classical", "classical", arch="rnn")
+    cfg = tiny("quantum", "classical", "classical", arch="lstm", d_model=32, n_heads=4, vocab_size=65)
+    twin = parameter_matched_twin(cfg)
+    q, c = count_parameters(TinyLM(cfg))["total"], count_parameters(TinyLM(twin))["total"]
+    assert twin.arch == "lstm" and not twin.is_quantum and abs(c - q) <= 0.10 * q
+    clf = SequenceClassifier(tiny("classical", "classical", "classical", arch="lstm", n_classes=2))
+    idx = torch.randint(0, 12, (2, 6)); mask = torch.tensor([[1] * 4 + [0] * 2, [1] * 6], dtype=torch.bool)
+    out = clf(idx, mask)[0]
+    idx2 = idx.clone(); idx2[0, 4:] = 7                                # padding after the sentence is ignored
+    assert torch.allclose(clf(idx2, mask)[0][0], out[0], atol=1e-6)

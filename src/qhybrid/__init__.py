@@ -1,6 +1,6 @@
 """qhybrid: variational quantum circuits as layers inside small PyTorch language models."""
-from .circuits import Circuit, Input, InputProduct, Weight
 from . import templates
+from .circuits import Circuit, Input, InputProduct, Weight
 from .templates import build_circuit
 
 __version__ = "0.1.0"

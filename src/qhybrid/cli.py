@@ -78,33 +78,10 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_generate(args) -> int:
-    import dataclasses
+    from .train import sample_from_run
 
-    import torch
-
-    from .config import load_yaml, run_config_from_dict
-    from .data import load_tokenizer
-    from .models import TinyLM
-
-    d = Path(args.run_dir)
-    for f in ("config.yaml", "tokenizer.json", "checkpoint.pt"):
-        if not (d / f).exists():
-            raise ValueError(f"{d / f} is missing; generate needs a trained run directory (qhybrid train CONFIG)")
-    cfg = run_config_from_dict(load_yaml(d / "config.yaml"))
-    tok = load_tokenizer(d / "tokenizer.json")
-    model = TinyLM(dataclasses.replace(cfg.model, vocab_size=tok.vocab_size))
-    state = torch.load(d / "checkpoint.pt", weights_only=False)
-    try:
-        model.load_state_dict(state["model"])
-    except RuntimeError:
-        raise ValueError(f"{d} holds a classifier, not a language model; generate works on LM runs") from None
-    ids = tok.encode(args.prompt)
-    if not ids:
-        raise ValueError("the prompt is empty after tokenisation; give at least one known token")
-    gen = torch.Generator().manual_seed(args.seed)
-    out = model.eval().generate(torch.tensor(ids), args.tokens, temperature=args.temperature, top_k=args.top_k,
-                                generator=gen)
-    print(tok.decode(out.tolist()))
+    print(sample_from_run(args.run_dir, args.prompt, args.tokens, temperature=args.temperature, top_k=args.top_k,
+                          seed=args.seed))
     return 0
 
 

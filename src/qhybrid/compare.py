@@ -6,6 +6,8 @@
     variants:                        # each overrides the base; {} = the base itself
       classical: {}
       vqc_attention: {model: {attention: vqc}}
+      vqc_aer: {model: {attention: vqc, quantum: {backend: "aer:fake_manila"}},
+                seeds: [0], twin: false}            # per variant: its own seeds; no matched twin
     matched_twins: true              # add a parameter-matched classical twin per quantum variant
     baseline: classical              # step-time ratios are relative to this variant
     workers: 2                       # parallel worker processes
@@ -67,12 +69,16 @@ def expand(spec: dict) -> tuple[dict, list[dict]]:
     for vname, over in variants.items():
         if not isinstance(over, dict):
             raise ValueError(f"variant {vname!r} must be a mapping of overrides (use {{}} for the base)")
+        over = dict(over)
+        v_seeds, twin = over.pop("seeds", seeds), over.pop("twin", True)
+        if not isinstance(v_seeds, list) or not v_seeds or not all(isinstance(s, int) for s in v_seeds):
+            raise ValueError(f"variant {vname!r}: seeds must be a non-empty list of integers, got {v_seeds!r}")
         merged = _merge(base, over)
         run_config_from_dict(dict(merged))                     # fail fast on bad keys/values
-        for seed in seeds:
+        for seed in v_seeds:
             cfg = _merge(merged, {"train": {"seed": seed}})
             cfg.update(name=f"{vname}-s{seed}", out_dir=str(Path(settings["dir"]) / "runs"))
-            runs.append({"variant": vname, "seed": seed, "config": cfg})
+            runs.append({"variant": vname, "seed": seed, "config": cfg, "twin": bool(twin)})
     return settings, runs
 
 
@@ -81,21 +87,25 @@ def add_matched_twins(settings: dict, runs: list[dict]) -> list[dict]:
     from .data import load_corpus
     from .models import SequenceClassifier, TinyLM, parameter_matched_twin
 
-    out, done = list(runs), set()
+    out, done, corpora = list(runs), set(), {}
     for r in runs:
         if r["variant"] in done:
             continue
         cfg = run_config_from_dict(copy.deepcopy(r["config"]))
-        if not cfg.model.is_quantum:
+        if not cfg.model.is_quantum or not r.get("twin", True):
             continue
         done.add(r["variant"])
-        corpus = load_corpus(cfg.data.name, data_dir=cfg.data.data_dir, seed=cfg.data.seed, **cfg.data.options)
+        d = cfg.data
+        key = yaml.safe_dump([d.name, d.data_dir, d.seed, d.options])
+        if key not in corpora:                                  # only the vocabulary and classes are needed
+            corpora[key] = load_corpus(d.name, data_dir=d.data_dir, seed=d.seed, **d.options)
+        corpus = corpora[key]
         model_cfg = dataclasses.replace(cfg.model, vocab_size=corpus.tokenizer.vocab_size)
         cls = TinyLM
         if corpus.task == "classification":
             cls, model_cfg = SequenceClassifier, dataclasses.replace(model_cfg, n_classes=len(corpus.classes))
         twin = dataclasses.asdict(parameter_matched_twin(model_cfg, cls))
-        for seed in settings["seeds"]:
+        for seed in sorted({x["seed"] for x in runs if x["variant"] == r["variant"]}):
             cfg_d = copy.deepcopy(r["config"])
             cfg_d["model"] = twin
             cfg_d["train"]["seed"] = seed
@@ -128,7 +138,8 @@ def compare(spec: dict | str | Path, overrides: list[str] | None = None, executo
         runs = add_matched_twins(settings, runs)
     out = Path(settings["dir"])
     out.mkdir(parents=True, exist_ok=True)
-    (out / "compare.yaml").write_text(yaml.safe_dump({"spec": spec, "settings": settings, "runs": runs}, sort_keys=False))
+    meta = {"spec": spec, "settings": settings, "runs": runs}
+    (out / "compare.yaml").write_text(yaml.safe_dump(meta, sort_keys=False))
     workers = settings["workers"]
     threads = max(1, (os.cpu_count() or 1) // max(1, workers))
     for r in runs:
@@ -170,21 +181,22 @@ def aggregate(settings: dict, rows: list[dict]) -> list[dict]:
         if not rs:
             continue
         s0 = rs[0]["summary"]
-        task = s0["task"]
-        metric = "test_ppl" if task == "lm" else "test_accuracy"
+        metric = ("test_accuracy" if s0["task"] != "lm" else
+                  "test_bits_per_char" if "test_bits_per_char" in s0 else "test_ppl")
         mean, std = _mean_std([r["summary"][metric] for r in rs])
         step, _ = _mean_std([r["summary"]["step_time_s"] for r in rs])
         m = rs[0]["config"].get("model", {})
         q = m.get("quantum", {}) or {}
         table.append({
-            "variant": v, "embedding": m.get("embedding", "classical"), "attention": m.get("attention", "classical"),
+            "variant": v, "arch": m.get("arch", "transformer"), "d_model": m.get("d_model"),
+            "embedding": m.get("embedding", "classical"), "attention": m.get("attention", "classical"),
             "ffn": m.get("ffn", "classical"), "n_qubits": q.get("n_qubits", 4) if _is_quantum(m) else "",
             "seeds": len(rs), "metric": metric, "mean": mean, "std": std,
             "params_total": s0["params"]["total"], "params_non_embedding": s0["params"]["non_embedding"],
             "params_quantum": s0["params"]["quantum"], "step_ms": step * 1e3 if step else None,
             "step_ratio": step / base_step if step and base_step else None,
             "wall_s": statistics.fmean(r["summary"]["wall_s"] for r in rs),
-            "tokens_seen": s0["tokens_seen"], "bound_ppl": s0.get("bound_ppl"),
+            "steps": s0["steps"], "tokens_seen": s0["tokens_seen"], "bound_ppl": s0.get("bound_ppl"),
         })
     return table
 
@@ -212,19 +224,20 @@ def write_report(out: Path) -> dict:
     missing = [r["config"]["name"] for r in rows if not r["summary"]]
     if table:
         metric = table[0]["metric"]
-        lines += [f"Test metric: **{metric}** ({'lower' if metric == 'test_ppl' else 'higher'} is better), "
+        lines += [f"Test metric: **{metric}** ({'higher' if metric == 'test_accuracy' else 'lower'} is better), "
                   f"mean ± std over seeds {settings['seeds']}. Step-time ratio relative to `{settings['baseline']}`. "
                   f"Tokens seen per run: {table[0]['tokens_seen']:,}.", ""]
         bound = table[0]["bound_ppl"]
         if bound:
             lines += [f"Entropy-rate bound of the source: best achievable perplexity **{bound:.3f}**.", ""]
-        lines += ["| variant | embedding | attention | ffn | qubits | " + metric + " | params | non-emb | quantum | step ms | ratio |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+        lines += ["| variant | embedding | attention | ffn | qubits | seeds | " + metric
+                  + " | params | non-emb | quantum | steps | step ms | ratio | wall s |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for t in table:
             lines.append(f"| {t['variant']} | {t['embedding']} | {t['attention']} | {t['ffn']} | {t['n_qubits']} | "
-                         f"{_fmt(t['mean'], 3)} ± {_fmt(t['std'], 3)} | {t['params_total']:,} | "
-                         f"{t['params_non_embedding']:,} | {t['params_quantum']:,} | {_fmt(t['step_ms'], 1)} | "
-                         f"{_fmt(t['step_ratio'])} |")
+                         f"{t['seeds']} | {_fmt(t['mean'], 3)} ± {_fmt(t['std'], 3)} | {t['params_total']:,} | "
+                         f"{t['params_non_embedding']:,} | {t['params_quantum']:,} | {t['steps']:,} | "
+                         f"{_fmt(t['step_ms'], 1)} | {_fmt(t['step_ratio'])} | {_fmt(t['wall_s'], 0)} |")
     if missing:
         lines += ["", f"Not finished yet ({len(missing)}): {', '.join(missing)} — run the comparison again to resume."]
     lines += ["", *[f"![{f}]({f})" for f in figures]]
@@ -253,7 +266,8 @@ def plot_comparison(out: Path, settings: dict, rows: list[dict], table: list[dic
         mean, std = vals.mean(0), vals.std(0)
         ax.plot(steps, mean, label=v)
         ax.fill_between(steps, mean - std, mean + std, alpha=0.2)
-    ax.set_xlabel("step"); ax.set_ylabel("valid loss (nats)"); ax.legend(fontsize=7); ax.set_title("loss (mean ± std over seeds)")
+    ax.set_xlabel("step"); ax.set_ylabel("valid loss (nats)"); ax.legend(fontsize=7)
+    ax.set_title("loss (mean ± std over seeds)")
     fig.tight_layout(); fig.savefig(out / "loss_curves.png", dpi=100)
     figures.append("loss_curves.png")
     if table:

@@ -1,7 +1,8 @@
 """Small language models with swappable quantum parts, their classical twins and parameter counts.
 
     TinyLM(config)              decoder-only LM: token + learned position embeddings, pre-LN blocks
-                                (attention, feed-forward), final LN, head tied to the embedding table
+                                (attention, feed-forward), final LN, head tied to the embedding table;
+                                arch="lstm" swaps the blocks for a stacked LSTM (the classical RNN baseline)
     SequenceClassifier(config)  the same blocks (causal or not), pooled, linear head
     classical_twin(config)      same architecture, every quantum part classical (a ModelConfig)
     parameter_matched_twin(config, model_cls)  classical config within +-10% of the quantum model's
@@ -51,7 +52,8 @@ class ModelConfig:
     context: int = 64                    # maximum sequence length (positions)
     d_model: int = 32                    # residual width
     n_heads: int = 4                     # attention heads (d_model % n_heads == 0)
-    n_blocks: int = 2                    # transformer blocks
+    n_blocks: int = 2                    # transformer blocks (arch=lstm: stacked LSTM layers)
+    arch: str = "transformer"            # transformer | lstm (no position embedding; attention/ffn unused)
     ffn_hidden: int | None = None        # MLP hidden width; None = 4 * d_model
     dropout: float = 0.0
     embedding: str = "classical"         # classical | quantum | ket
@@ -67,8 +69,12 @@ class ModelConfig:
         if isinstance(self.quantum, dict):
             self.quantum = config_from_dict(QuantumConfig, self.quantum, "quantum")
         for name, options in (("embedding", EMBEDDINGS), ("attention", ATTENTIONS), ("ffn", FFNS),
-                              ("pool", {"mean": 0, "last": 0})):
+                              ("pool", {"mean": 0, "last": 0}), ("arch", {"transformer": 0, "lstm": 0})):
             _check_choice(f"model.{name}", getattr(self, name), options)
+        if self.arch == "lstm" and (self.attention, self.ffn) != ("classical", "classical"):
+            raise ValueError(f"model.arch = 'lstm' has no attention or feed-forward blocks, so model.attention = "
+                             f"{self.attention!r} / model.ffn = {self.ffn!r} cannot apply; use arch: transformer, "
+                             f"or keep attention and ffn classical (a quantum embedding works with either)")
         for name in ("vocab_size", "context", "d_model", "n_heads", "n_blocks", "n_classes"):
             v = getattr(self, name)
             if not isinstance(v, int) or v < 1:
@@ -147,9 +153,15 @@ class _Backbone(nn.Module):
         emb_opts = (dict(order=cfg.quantum.ket_order, rank=cfg.quantum.ket_rank) if cfg.embedding == "ket"
                     else _quantum_options(cfg, backend) if cfg.embedding == "quantum" else {})
         self.tok_emb = EMBEDDINGS[cfg.embedding](cfg.vocab_size, cfg.d_model, **emb_opts)
-        self.pos_emb = nn.Embedding(cfg.context, cfg.d_model)
         self.drop = nn.Dropout(cfg.dropout)
-        self.blocks = nn.ModuleList([Block(cfg, causal, backend) for _ in range(cfg.n_blocks)])
+        if cfg.arch == "lstm":                                     # order comes from the recurrence
+            self.pos_emb = None
+            self.rnn = nn.LSTM(cfg.d_model, cfg.d_model, cfg.n_blocks, batch_first=True,
+                               dropout=cfg.dropout if cfg.n_blocks > 1 else 0.0)
+            self.blocks = nn.ModuleList()
+        else:
+            self.pos_emb = nn.Embedding(cfg.context, cfg.d_model)
+            self.blocks = nn.ModuleList([Block(cfg, causal, backend) for _ in range(cfg.n_blocks)])
         self.ln_f = nn.LayerNorm(cfg.d_model)
 
     def _init_classical(self):
@@ -167,7 +179,10 @@ class _Backbone(nn.Module):
         if idx.min() < 0 or idx.max() >= self.config.vocab_size:
             raise ValueError(f"token ids must be in [0, {self.config.vocab_size}), got range "
                              f"[{int(idx.min())}, {int(idx.max())}]")
-        x = self.drop(self.tok_emb(idx) + self.pos_emb(torch.arange(T, device=idx.device)))
+        x = self.tok_emb(idx)
+        if self.pos_emb is None:                                   # LSTM: causal by construction; padding is
+            return self.ln_f(self.rnn(self.drop(x))[0])            # at the end, so it never reaches real tokens
+        x = self.drop(x + self.pos_emb(torch.arange(T, device=idx.device)))
         for block in self.blocks:
             x = block(x, key_mask)
         return self.ln_f(x)
@@ -264,7 +279,7 @@ def parameter_matched_twin(config: ModelConfig, model_cls=TinyLM, exclude_embedd
     best = None
     for d in range(config.n_heads, 4 * config.d_model + 1, config.n_heads):
         p1, p2 = count(d, 1), count(d, 2)
-        h = max(1, round(1 + (target - p1) / (p2 - p1)))
+        h = max(1, round(1 + (target - p1) / (p2 - p1))) if p2 != p1 else 4 * d    # lstm: no MLP
         err = abs(count(d, h) - target) / target
         score = (err > tolerance, abs(math.log(h / (4 * d))))
         if best is None or score < best[0]:

@@ -199,7 +199,8 @@ class Trainer:
         state = torch.load(self.checkpoint_path, weights_only=False)
         self.model.load_state_dict(state["model"])
         self.opt.load_state_dict(state["opt"])
-        self.step, self.elapsed, self.acc, self.history = state["step"], state["elapsed"], state["acc"], state["history"]
+        self.step, self.elapsed = state["step"], state["elapsed"]
+        self.acc, self.history = state["acc"], state["history"]
         self.gen.set_state(state["gen"])
         torch.set_rng_state(state["torch_rng"])
         return True
@@ -313,6 +314,34 @@ def plot_run(run_dir: Path, history: list[dict]) -> None:
     ax.set_xlabel("step"); ax.set_ylabel("loss (nats)"); ax.legend(); ax.set_title(run_dir.name)
     fig.tight_layout()
     atomic_write(run_dir / "loss.png", lambda p: fig.savefig(p, format="png", dpi=100))
+
+
+def sample_from_run(run_dir, prompt: str, tokens: int, temperature: float = 1.0, top_k: int | None = None,
+                    seed: int = 0) -> str:
+    """Text sampled from a trained LM run directory (its config, tokenizer and last checkpoint)."""
+    import dataclasses
+
+    from .config import load_yaml, run_config_from_dict
+    from .data import load_tokenizer
+
+    d = Path(run_dir)
+    for f in ("config.yaml", "tokenizer.json", "checkpoint.pt"):
+        if not (d / f).exists():
+            raise ValueError(f"{d / f} is missing; generate needs a trained run directory (qhybrid train CONFIG)")
+    cfg = run_config_from_dict(load_yaml(d / "config.yaml"))
+    tok = load_tokenizer(d / "tokenizer.json")
+    model = TinyLM(dataclasses.replace(cfg.model, vocab_size=tok.vocab_size))
+    state = torch.load(d / "checkpoint.pt", weights_only=False)
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError:
+        raise ValueError(f"{d} holds a classifier, not a language model; generate works on LM runs") from None
+    ids = tok.encode(prompt)
+    if not ids:
+        raise ValueError("the prompt is empty after tokenisation; give at least one known token")
+    gen = torch.Generator().manual_seed(seed)
+    out = model.eval().generate(torch.tensor(ids), tokens, temperature=temperature, top_k=top_k, generator=gen)
+    return tok.decode(out.tolist())
 
 
 def train(cfg: RunConfig, resume: bool = False, corpus=None) -> dict:

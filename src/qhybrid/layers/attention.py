@@ -94,7 +94,8 @@ class VQCAttention(CausalSelfAttention):
     def __init__(self, d_model, n_heads, dropout=0.0, causal=True, n_qubits=4, n_layers=2,
                  ansatz="strongly_entangling", encoding="angle_y", backend="statevector", shots=None, **_):
         _Attention.__init__(self, d_model, n_heads, dropout, causal)
-        opts = dict(n_qubits=n_qubits, n_layers=n_layers, ansatz=ansatz, encoding=encoding, backend=backend, shots=shots)
+        opts = dict(n_qubits=n_qubits, n_layers=n_layers, ansatz=ansatz, encoding=encoding, backend=backend,
+                    shots=shots)
         self.q, self.k, self.v = (QuantumLinear(d_model, d_model, **opts) for _ in range(3))
         self.proj = QuantumLinear(d_model, d_model, **opts)
 

@@ -23,7 +23,8 @@ class VQCFeedForward(nn.Module):
     Reference: Mari et al. 2020 (dressed circuits); the quantum FFN of Di Sipio et al. 2022."""
 
     def __init__(self, d_model: int, hidden: int = 0, dropout: float = 0.0, n_qubits: int = 4, n_layers: int = 2,
-                 ansatz: str = "strongly_entangling", encoding: str = "angle_y", backend="statevector", shots=None, **_):
+                 ansatz: str = "strongly_entangling", encoding: str = "angle_y", backend="statevector", shots=None,
+                 **_):
         super().__init__()
         self.vqc = QuantumLinear(d_model, d_model, n_qubits, n_layers, ansatz, encoding, "xyz", backend, shots)
         self.dropout = nn.Dropout(dropout)

@@ -113,6 +113,7 @@ class QuixerAttention(_Attention):
             w = w.tril() if self.causal else w
             self._keep((w / w.sum(-1, keepdim=True))[None, None].expand(B, 1, T, T))
         self.success_probability = float(p.detach().mean())
-        psi = simulate(self.readout, a.new_zeros(B * T, 0), self.readout_weights.to(a.dtype), psi0=psi.reshape(B * T, -1))
+        psi = simulate(self.readout, a.new_zeros(B * T, 0), self.readout_weights.to(a.dtype),
+                       psi0=psi.reshape(B * T, -1))
         y = expectations(self.readout, psi).view(B, T, -1)                        # (B, T, 3n)
         return self.dropout(self.proj(y))
