@@ -69,6 +69,15 @@ def test_quick_spec_shrinks_budget_but_keeps_variants():
     assert yaml.safe_load(yaml.safe_dump(q)) == q
 
 
+def test_study_files_are_plain_comparison_specs(tmp_path):
+    """`qhybrid compare benchmarks/studies/<name>.yaml` accepts the same file (the study block is metadata)."""
+    from qhybrid.compare import expand
+    spec = yaml.safe_load((run_study.STUDIES_DIR / "grammar.yaml").read_text())
+    assert "study" in spec
+    settings, runs = expand(spec)
+    assert settings["name"] == "grammar" and len(runs) == 9 * 3
+
+
 def test_unknown_study_names_the_valid_ones():
     with pytest.raises(SystemExit, match="unknown study 'mcc'; studies: grammar, mc, ptb, rp"):
         run_study.load_study("mcc")

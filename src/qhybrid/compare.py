@@ -11,6 +11,7 @@
     matched_twins: true              # add a parameter-matched classical twin per quantum variant
     baseline: classical              # step-time ratios are relative to this variant
     workers: 2                       # parallel worker processes
+    study: {title: ...}              # ignored here: read by benchmarks/run_study.py
 
 Output: report.md, results.csv, loss_curves.png, metric_vs_params.png, cost.png, and one run
 directory per (variant, seed) under runs/. Finished runs are reused and interrupted ones resume,
@@ -34,7 +35,7 @@ from .config import apply_overrides, load_yaml, run_config_from_dict, to_dict
 from .executors import get_executor
 
 COMPARE_KEYS = {"name", "out_dir", "data", "model", "train", "seeds", "variants", "matched_twins",
-                "baseline", "workers", "executor"}
+                "baseline", "workers", "executor", "study"}     # study: metadata for benchmarks/run_study.py
 
 
 def _merge(base: dict, over: dict) -> dict:
