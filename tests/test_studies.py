@@ -17,7 +17,8 @@ import run_study  # noqa: E402
 
 DATA_FILES = {"mc": ["mc/mc_train_data.txt"], "rp": ["rp/rp_train_data.txt"],
               "yelp": ["uci_sentiment/yelp_labelled.txt"],
-              "ptb": ["ptb/ptb.train.txt"], "shakespeare": ["tinyshakespeare/input.txt"], "grammar": []}
+              "ptb": ["ptb/ptb.train.txt"], "ptb_long": ["ptb/ptb.train.txt"],
+              "shakespeare": ["tinyshakespeare/input.txt"], "grammar": []}
 
 
 def test_every_study_file_is_listed_and_valid():
@@ -27,7 +28,7 @@ def test_every_study_file_is_listed_and_valid():
         meta, spec = run_study.load_study(name)
         settings, runs = expand(spec)                              # bad keys/values fail here
         assert meta["title"] and settings["baseline"] in {r["variant"] for r in runs}
-        assert len(spec["seeds"]) >= (5 if name in ("mc", "rp", "yelp") else 3)
+        assert len(spec["seeds"]) >= {"mc": 5, "rp": 5, "yelp": 5, "ptb_long": 1}.get(name, 3)
 
 
 @pytest.mark.slow
@@ -79,5 +80,5 @@ def test_study_files_are_plain_comparison_specs(tmp_path):
 
 
 def test_unknown_study_names_the_valid_ones():
-    with pytest.raises(SystemExit, match="unknown study 'mcc'; studies: grammar, mc, ptb, rp"):
+    with pytest.raises(SystemExit, match="unknown study 'mcc'; studies: grammar, mc, ptb, ptb_long, rp"):
         run_study.load_study("mcc")

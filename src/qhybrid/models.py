@@ -270,17 +270,18 @@ def parameter_matched_twin(config: ModelConfig, model_cls=TinyLM, exclude_embedd
     closest to the usual 4 wins. With exclude_embeddings the non-embedding counts are matched.
     """
     key = "non_embedding" if exclude_embeddings else "total"
-    target = count_parameters(model_cls(config))[key]
     base = classical_twin(config)
 
-    def count(d, h):
-        return count_parameters(model_cls(dataclasses.replace(base, d_model=d, ffn_hidden=h)))[key]
+    def count(cfg):
+        with torch.device("meta"):                             # shapes only: no memory, no init cost
+            return count_parameters(model_cls(cfg))[key]
 
+    target = count(config)
     best = None
     for d in range(config.n_heads, 4 * config.d_model + 1, config.n_heads):
-        p1, p2 = count(d, 1), count(d, 2)
+        p1, p2 = (count(dataclasses.replace(base, d_model=d, ffn_hidden=h)) for h in (1, 2))
         h = max(1, round(1 + (target - p1) / (p2 - p1))) if p2 != p1 else 4 * d    # lstm: no MLP
-        err = abs(count(d, h) - target) / target
+        err = abs(count(dataclasses.replace(base, d_model=d, ffn_hidden=h)) - target) / target
         score = (err > tolerance, abs(math.log(h / (4 * d))))
         if best is None or score < best[0]:
             best = (score, d, h, err)
