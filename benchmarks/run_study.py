@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import csv
 import os
 import platform
 import re
@@ -167,6 +168,53 @@ def update_docs(docs: Path, name: str, block: str) -> None:
     os.replace(tmp, docs)
 
 
+def summarize(docs: Path) -> str:
+    """The cross-study block: every quantum variant against its parameter-matched twin, from the
+    results.csv files next to `docs`; plus summary.png. Returns the block ('' when nothing ran yet)."""
+    from matplotlib.figure import Figure
+
+    lines, bars = [], []
+    for name in available():
+        path = docs.parent / "results" / name / "results.csv"
+        if not path.exists():
+            continue
+        rows = {r["variant"]: r for r in csv.DictReader(path.open())}
+        for v, r in rows.items():
+            twin = rows.get(f"{v}_twin")
+            if not twin:
+                continue
+            q, c = float(r["mean"]), float(twin["mean"])
+            higher = r["metric"] == "test_accuracy"
+            gain = 100 * ((q - c) / c if higher else (c - q) / c)        # > 0: the quantum model is better
+            cost = float(r["step_ms"]) / float(twin["step_ms"])
+            lines.append(f"| {name} | {v} | {r['metric']} | {q:.3f} ± {float(r['std']):.3f} | {c:.3f} ± "
+                         f"{float(twin['std']):.3f} | {gain:+.1f}% | {cost:.1f}x | {r['seeds']} |")
+            bars.append((f"{name}: {v}", gain))
+    if not lines:
+        return ""
+    fig = Figure(figsize=(6.5, 0.32 * len(bars) + 1.2))
+    ax = fig.subplots()
+    ax.barh(range(len(bars)), [g for _, g in bars], color=["tab:green" if g >= 0 else "tab:red" for _, g in bars])
+    ax.set_yticks(range(len(bars)), [n for n, _ in bars], fontsize=7)
+    ax.invert_yaxis(); ax.axvline(0, color="k", lw=0.6)
+    ax.axvline(-10, color="gray", ls=":", lw=0.8)
+    ax.set_xlabel("quantum vs parameter-matched twin (%; > 0: quantum better; dotted: -10%)")
+    fig.tight_layout()
+    (docs.parent / "results").mkdir(parents=True, exist_ok=True)
+    fig.savefig(docs.parent / "results" / "summary.png", dpi=100)
+    block = "\n".join([
+        "<!-- BEGIN study:summary -->",
+        "*Generated from the studies' results.csv files by `python benchmarks/run_study.py` — "
+        "do not edit by hand.*", "",
+        "| study | quantum variant | metric | quantum (mean ± std) | matched twin | quantum better by | step time "
+        "/ twin | seeds |", "|---|---|---|---|---|---|---|---|", *lines, "",
+        "'quantum better by' is the relative difference in the direction of the metric (lower perplexity and "
+        "bits/char, higher accuracy): negative means the classical twin wins.", "",
+        "![quantum vs matched twin, every study](results/summary.png)", "<!-- END study:summary -->"])
+    update_docs(docs, "summary", block)
+    return block
+
+
 def run_study(name: str, quick: bool = False, out_root: Path | None = None, docs: Path | None = None,
               workers: int | None = None, command: str | None = None) -> dict:
     meta, spec = load_study(name)
@@ -191,6 +239,7 @@ def run_study(name: str, quick: bool = False, out_root: Path | None = None, docs
     command = command or f"python benchmarks/run_study.py {name}" + (" --quick" if quick else "")
     block = section(name, meta, spec, result, out, files, docs, command, elapsed, text)
     update_docs(docs, name, block)
+    summarize(docs)
     print(block)
     return {"dir": str(out), "rows": result["rows"], "docs": str(docs), "files": str(files)}
 

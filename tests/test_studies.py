@@ -60,6 +60,9 @@ def test_quick_mode_runs_and_writes_its_docs_block(name, tmp_path, monkeypatch):
     run_study.run_study(name, quick=True, out_root=tmp_path / "runs", docs=docs)
     assert {p: p.stat().st_mtime_ns for p in summaries} == summaries
     assert docs.read_text().count(f"<!-- BEGIN study:{name} -->") == 1
+    summary = docs.read_text().split("<!-- BEGIN study:summary -->")[1].split("<!-- END study:summary -->")[0]
+    assert all(f"| {name} | {v} |" in summary for v in quantum)      # every quantum variant vs its twin
+    assert (tmp_path / "results" / "summary.png").stat().st_size > 1000
 
 
 def test_quick_spec_shrinks_budget_but_keeps_variants():
