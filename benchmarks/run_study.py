@@ -220,6 +220,7 @@ def run_study(name: str, quick: bool = False, out_root: Path | None = None, docs
     meta, spec = load_study(name)
     if quick:
         spec = quick_spec(spec)
+        meta["sample_tokens"] = min(20, int(meta.get("sample_tokens", 20)))
     if workers:
         spec["workers"] = workers
     out_root = Path(out_root or ROOT / "runs" / ("studies-quick" if quick else "studies"))
