@@ -93,7 +93,7 @@ def table_markdown(rows: list[dict], baseline: str) -> str:
     by_name = {t["variant"]: t for t in rows}
     lines = [f"| variant | model | qubits | seeds | {metric} ({better} is better) | vs twin | "
              f"params (total / non-emb / quantum) | steps | "
-             f"tokens seen | step ms | step / {baseline} | train s per run |",
+             f"tokens seen | step ms | step / {baseline} | train min per run |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for t in rows:
         twin = by_name.get(f"{t['variant']}_twin")
@@ -103,8 +103,73 @@ def table_markdown(rows: list[dict], baseline: str) -> str:
             f"| {t['variant']} | {_describe(t)} | {t['n_qubits']} | {t['seeds']} | {t['mean']:.{nd}f} ± "
             f"{t['std']:.{nd}f} | {vs} | {t['params_total']:,} / {t['params_non_embedding']:,} / "
             f"{t['params_quantum']:,} | {t['steps']:,} | {t['tokens_seen']:,} | {t['step_ms']:.1f} | "
-            f"{t['step_ratio']:.2f} | {t['wall_s']:.0f} |")
+            f"{t['step_ratio']:.2f} | {t['wall_s'] / 60:.1f} |")
     return "\n".join(lines)
+
+
+def step_times(out: Path, repeats: int = 7) -> dict[str, float]:
+    """Median ms of one training step (forward, backward, AdamW) per variant, measured side by side:
+    one model per variant (its first run's config), 1 thread, `repeats` interleaved rounds after one
+    warm-up round, in this process. The runs' own step times depend on what shared the machine then."""
+    import statistics
+
+    import torch
+
+    from qhybrid.config import run_config_from_dict
+    from qhybrid.train import Trainer
+
+    first: dict[str, dict] = {}
+    for r in yaml.safe_load((out / "compare.yaml").read_text())["runs"]:
+        first.setdefault(r["variant"], r["config"])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    trainers, corpora = {}, {}
+    for v, cfg_d in first.items():
+        cfg = run_config_from_dict(copy.deepcopy(cfg_d))
+        key = yaml.safe_dump(cfg_d.get("data", {}))
+        trainers[v] = Trainer(cfg, corpus=corpora.get(key))           # builds model + optimizer, writes nothing
+        corpora[key] = trainers[v].corpus
+    times: dict[str, list[float]] = {v: [] for v in trainers}
+    for i in range(repeats + 1):
+        for v, tr in trainers.items():
+            t0 = time.perf_counter()
+            tr.train_step()
+            if i:
+                times[v].append(time.perf_counter() - t0)
+    torch.set_num_threads(threads)
+    return {v: 1e3 * statistics.median(ts) for v, ts in times.items()}
+
+
+def add_timings(rows: list[dict], ms: dict[str, float], baseline: str) -> list[dict]:
+    """Rows with the runs' own step time kept as step_ms_in_run and step_ms/step_ratio side by side."""
+    out = []
+    for t in rows:
+        t = {**t, "step_ms_in_run": t["step_ms"], "step_ms": ms[t["variant"]]}
+        t["step_ratio"] = t["step_ms"] / ms[baseline]
+        out.append(t)
+    return out
+
+
+def plot_cost(rows: list[dict], baseline: str, path: Path) -> None:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.5, 3.6))
+    ax = fig.subplots()
+    ax.bar(range(len(rows)), [t["step_ratio"] for t in rows],
+           color=["tab:purple" if t["n_qubits"] != "" else "tab:gray" for t in rows])
+    ax.set_xticks(range(len(rows)), [t["variant"] for t in rows], rotation=35, ha="right", fontsize=7)
+    ax.axhline(1, color="k", lw=0.5)
+    ax.set_ylabel(f"training step time / {baseline}")
+    ax.set_title("cost, measured side by side (purple: quantum)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def write_csv(rows: list[dict], path: Path) -> None:
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
 
 
 def samples(out: Path, meta: dict, rows: list[dict]) -> str:
@@ -142,7 +207,10 @@ def section(name: str, meta: dict, spec: dict, result: dict, out: Path, files: P
                   f"**{rows[0]['bound_ppl']:.3f}**.", ""]
     lines += [table_markdown(rows, spec.get("baseline", rows[0]["variant"])), "",
               "'vs twin' is the relative difference of the mean test metric against the variant's "
-              "parameter-matched classical twin (`<variant>_twin`, ±10% trainable parameters).", ""]
+              "parameter-matched classical twin (`<variant>_twin`, ±10% trainable parameters). 'step ms' is "
+              f"the median of {result['timing_repeats']} training steps per variant measured side by side after "
+              "the runs (1 thread, interleaved); 'train min per run' is the runs' own training wall time, with "
+              f"{spec.get('workers', 1)} run(s) at a time sharing the machine.", ""]
     missing = [ln for ln in result["report"].splitlines() if ln.startswith("Not finished yet")]
     lines += [*missing, *([""] if missing else [])]
     lines += [f"![{name}: {f}]({rel}/{f})" for f in ("loss_curves.png", "metric_vs_params.png", "cost.png")]
@@ -232,7 +300,12 @@ def run_study(name: str, quick: bool = False, out_root: Path | None = None, docs
     docs = Path(docs or (out_root / "results.md" if quick else ROOT / "docs" / "results.md"))
     files = docs.parent / "results" / name
     files.mkdir(parents=True, exist_ok=True)
-    for f in ("results.csv", "loss_curves.png", "metric_vs_params.png", "cost.png"):
+    baseline = spec.get("baseline") or result["rows"][0]["variant"]
+    result["timing_repeats"] = 1 if quick else 7
+    result["rows"] = add_timings(result["rows"], step_times(out, result["timing_repeats"]), baseline)
+    write_csv(result["rows"], files / "results.csv")
+    plot_cost(result["rows"], baseline, files / "cost.png")
+    for f in ("loss_curves.png", "metric_vs_params.png"):
         shutil.copyfile(out / f, files / f)
     text = samples(out, meta, result["rows"])
     if text:

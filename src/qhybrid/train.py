@@ -230,6 +230,20 @@ class Trainer:
         self.acc = {"loss": 0.0, "n": 0, "time": 0.0, "tokens": 0}
         return rec
 
+    def train_step(self) -> tuple[float, int]:
+        """One optimizer step at the current schedule position -> (loss, tokens in the batch)."""
+        t = self.cfg.train
+        for g in self.opt.param_groups:
+            g["lr"] = lr_at(self.step, t)
+        batch = self.train_batches.sample(t.batch_size, self.gen)
+        loss, _ = _loss(self.model, batch)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if t.grad_clip:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.grad_clip)
+        self.opt.step()
+        return loss.item(), batch[0].numel()
+
     def fit(self, resume: bool = False, stop_after: int | None = None) -> dict:
         """Train to cfg.train.steps; `stop_after` simulates an interruption after that many steps."""
         t = self.cfg.train
@@ -244,26 +258,18 @@ class Trainer:
             try:
                 while self.step < t.steps:
                     t0 = time.perf_counter()
-                    for g in self.opt.param_groups:
-                        g["lr"] = lr_at(self.step, t)
-                    batch = self.train_batches.sample(t.batch_size, self.gen)
-                    loss, _ = _loss(self.model, batch)
-                    self.opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    if t.grad_clip:
-                        torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.grad_clip)
-                    self.opt.step()
+                    loss, n_tokens = self.train_step()
                     self.step += 1
                     dt = time.perf_counter() - t0
                     self.elapsed += dt
-                    self.acc["loss"] += loss.item(); self.acc["n"] += 1; self.acc["time"] += dt
-                    self.acc["tokens"] += batch[0].numel()
+                    self.acc["loss"] += loss; self.acc["n"] += 1; self.acc["time"] += dt
+                    self.acc["tokens"] += n_tokens
                     success = [m.success_probability for m in self.model.modules()
                                if getattr(m, "success_probability", None) is not None]
                     if success:                          # Quixer postselection probability, training batches
                         self.acc["success"] = self.acc.get("success", 0.0) + sum(success) / len(success)
                     bar.update(1)
-                    bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+                    bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
                     if self.step % t.eval_every == 0 or self.step == t.steps:
                         self.history.append(self._eval_record())
                         self._write_metrics()
