@@ -1,6 +1,6 @@
 """Run one published-results study and write its section of docs/results.md.
 
-    python benchmarks/run_study.py mc              # or: rp yelp ptb shakespeare grammar all
+    python benchmarks/run_study.py mc              # or: rp yelp ptb ptb_long shakespeare grammar all
     python benchmarks/run_study.py ptb --workers 2
     python benchmarks/run_study.py all --quick     # tiny budgets: checks the pipeline in seconds
 
