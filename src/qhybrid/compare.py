@@ -31,7 +31,7 @@ from pathlib import Path
 
 import yaml
 
-from .config import apply_overrides, load_yaml, run_config_from_dict, to_dict
+from .config import TrainConfig, apply_overrides, load_yaml, run_config_from_dict, to_dict
 from .executors import get_executor
 
 COMPARE_KEYS = {"name", "out_dir", "data", "model", "train", "seeds", "variants", "matched_twins",
@@ -197,7 +197,9 @@ def aggregate(settings: dict, rows: list[dict]) -> list[dict]:
             "params_quantum": s0["params"]["quantum"], "step_ms": step * 1e3 if step else None,
             "step_ratio": step / base_step if step and base_step else None,
             "wall_s": statistics.fmean(r["summary"]["wall_s"] for r in rs),
-            "steps": s0["steps"], "tokens_seen": s0["tokens_seen"], "bound_ppl": s0.get("bound_ppl"),
+            "steps": s0["steps"],
+            "batch_size": rs[0]["config"].get("train", {}).get("batch_size", TrainConfig.batch_size),
+            "tokens_seen": s0["tokens_seen"], "bound_ppl": s0.get("bound_ppl"),
         })
     return table
 
