@@ -87,6 +87,11 @@ def _describe(t: dict) -> str:
     return ", ".join(parts) + f", d={t['d_model']}"
 
 
+def _digits(metric: str, mean: float) -> int:
+    """Decimals to print: perplexities 1 (>= 100) or 2, accuracies and bits/char 3."""
+    return (1 if mean >= 100 else 2) if metric == "test_ppl" else 3
+
+
 def table_markdown(rows: list[dict], baseline: str) -> str:
     metric = rows[0]["metric"]
     better = "higher" if metric == "test_accuracy" else "lower"
@@ -99,7 +104,7 @@ def table_markdown(rows: list[dict], baseline: str) -> str:
     for t in rows:
         twin = by_name.get(f"{t['variant']}_twin")
         vs = f"{100 * (t['mean'] - twin['mean']) / twin['mean']:+.1f}%" if twin and twin["mean"] else ""
-        nd = 1 if metric == "test_ppl" and t["mean"] >= 100 else 3 if metric != "test_ppl" else 2
+        nd = _digits(metric, t["mean"])
         seen = t["steps"] * t["batch_size"] if metric == "test_accuracy" else t["tokens_seen"]   # sentences
         lines.append(
             f"| {t['variant']} | {_describe(t)} | {t['n_qubits']} | {t['seeds']} | {t['mean']:.{nd}f} ± "
@@ -270,8 +275,9 @@ def summarize(docs: Path) -> str:
             higher = r["metric"] == "test_accuracy"
             gain = 100 * ((q - c) / c if higher else (c - q) / c)        # > 0: the quantum model is better
             cost = float(r["step_ms"]) / float(twin["step_ms"])
-            lines.append(f"| {name} | {v} | {r['metric']} | {q:.3f} ± {float(r['std']):.3f} | {c:.3f} ± "
-                         f"{float(twin['std']):.3f} | {gain:+.1f}% | {cost:.1f}x | {r['seeds']} |")
+            nd = _digits(r["metric"], q)
+            lines.append(f"| {name} | {v} | {r['metric']} | {q:.{nd}f} ± {float(r['std']):.{nd}f} | {c:.{nd}f} ± "
+                         f"{float(twin['std']):.{nd}f} | {gain:+.1f}% | {cost:.1f}x | {r['seeds']} |")
             bars.append((f"{name}: {v}", gain))
     if not lines:
         return ""
@@ -318,7 +324,7 @@ def run_study(name: str, quick: bool = False, out_root: Path | None = None, docs
     files = docs.parent / "results" / name
     files.mkdir(parents=True, exist_ok=True)
     baseline = spec.get("baseline") or result["rows"][0]["variant"]
-    result["timing_repeats"] = 1 if quick else 7
+    result["timing_repeats"] = 1 if quick else 15
     result["rows"] = add_timings(result["rows"], step_times(out, result["timing_repeats"]), baseline)
     write_csv(result["rows"], files / "results.csv")
     plot_cost(result["rows"], baseline, files / "cost.png")
