@@ -287,7 +287,7 @@ def summarize(docs: Path) -> str:
     ax.set_yticks(range(len(bars)), [n for n, _ in bars], fontsize=7)
     ax.invert_yaxis(); ax.axvline(0, color="k", lw=0.6)
     ax.axvline(-10, color="gray", ls=":", lw=0.8)
-    ax.set_xlabel("quantum vs parameter-matched twin (%; > 0: quantum better; dotted: -10%)")
+    ax.set_xlabel("quantum vs matched twin, % (> 0: quantum better)")
     fig.tight_layout()
     (docs.parent / "results").mkdir(parents=True, exist_ok=True)
     fig.savefig(docs.parent / "results" / "summary.png", dpi=100)
@@ -298,7 +298,8 @@ def summarize(docs: Path) -> str:
         "| study | quantum variant | metric | quantum (mean ± std) | matched twin | quantum better by | step time "
         "/ twin | seeds |", "|---|---|---|---|---|---|---|---|", *lines, "",
         "'quantum better by' is the relative difference in the direction of the metric (lower perplexity and "
-        "bits/char, higher accuracy): negative means the classical twin wins.", "",
+        "bits/char, higher accuracy): negative means the classical twin wins. The dotted line in the "
+        "figure marks -10%.", "",
         "![quantum vs matched twin, every study](results/summary.png)", "<!-- END study:summary -->"])
     update_docs(docs, "summary", block)
     return block
