@@ -53,7 +53,8 @@ class ModelConfig:
     d_model: int = 32                    # residual width
     n_heads: int = 4                     # attention heads (d_model % n_heads == 0)
     n_blocks: int = 2                    # transformer blocks (arch=lstm: stacked LSTM layers)
-    arch: str = "transformer"            # transformer | lstm (no position embedding; attention/ffn unused)
+    arch: str = "transformer"            # transformer | lstm (one direction, so `causal` has no effect;
+                                         #   no position embedding; attention/ffn unused)
     ffn_hidden: int | None = None        # MLP hidden width; None = 4 * d_model
     dropout: float = 0.0
     embedding: str = "classical"         # classical | quantum | ket
