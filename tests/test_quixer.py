@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from qhybrid.layers.quixer import QuixerAttention, circuit_unitaries, lcu_qsvt_states, token_circuit
+from qhybrid.layers.quixer import QuixerAttention, circuit_unitaries, lcu_qsvt_states, token_circuit, token_unitaries
 
 
 def dense_unitary(circuit, angles: np.ndarray) -> np.ndarray:
@@ -76,3 +76,21 @@ def test_quixer_reports_success_probability():
     assert 0 < q.success_probability <= 1
     with pytest.raises(ValueError, match="context"):
         q(torch.randn(1, 6, 8))
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("layers", [1, 2, 3])
+def test_direct_token_unitaries_match_the_simulated_circuit(n, layers):
+    """token_unitaries (Kronecker products + CNOT-ring row order) == simulating token_circuit on every basis state."""
+    c = token_circuit(n, layers)
+    a = torch.randn(5, c.n_inputs, dtype=torch.float64, generator=torch.Generator().manual_seed(n * 10 + layers))
+    ref = circuit_unitaries(c, a, torch.zeros(0, dtype=torch.float64))
+    got = token_unitaries(a, n, layers)
+    assert torch.allclose(got, ref, atol=1e-12)
+    eye = torch.eye(2 ** n, dtype=got.dtype)
+    assert torch.allclose(got @ got.conj().transpose(1, 2), eye.expand_as(got), atol=1e-12)
+
+
+def test_direct_token_unitaries_gradcheck():
+    a = torch.randn(2, 12, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x: torch.view_as_real(token_unitaries(x, 3, 2)), (a,))

@@ -15,7 +15,8 @@ The success (postselection) probability of the block-encoded P(M_t) applied to |
 `.success_probability` (a hardware run would need about 1/p repetitions per kept sample).
 Quantum: the token PQC, b, c and the read-out circuit. Classical: the angle map and output map.
 Like the paper, one mixer spans the whole width (n_heads is not used). Cost: B*T unitaries of
-size 2^n x 2^n per pass; statevector backend only.
+size 2^n x 2^n per pass, built directly from Kronecker products (token_unitaries); statevector
+backend only.
 """
 from __future__ import annotations
 
@@ -50,6 +51,48 @@ def circuit_unitaries(circuit: Circuit, angles: torch.Tensor, weights: torch.Ten
     eye = torch.eye(D, dtype=dtype, device=angles.device)
     rows = simulate(circuit, angles.repeat_interleave(D, 0), weights, psi0=eye.repeat(N, 1))   # (N*D, D)
     return rows.view(N, D, D).transpose(1, 2)                      # row k of rows = U e_k -> column k
+
+
+def _ring_rows(n_qubits: int) -> torch.Tensor:
+    """Row order r with (P K)[y] = K[r[y]] for P = the token circuit's CNOT ring on basis states."""
+    D = 2 ** n_qubits
+    pairs = [(i, (i + 1) % n_qubits) for i in range(n_qubits if n_qubits > 2 else 1)] if n_qubits > 1 else []
+    image = []
+    for x in range(D):
+        for ctrl, tgt in pairs:                                    # wire w is bit n-1-w (wire 0 = MSB)
+            if x >> (n_qubits - 1 - ctrl) & 1:
+                x ^= 1 << (n_qubits - 1 - tgt)
+        image.append(x)
+    rows = torch.empty(D, dtype=torch.long)
+    rows[torch.tensor(image)] = torch.arange(D)
+    return rows
+
+
+def token_unitaries(angles: torch.Tensor, n_qubits: int, n_layers: int) -> torch.Tensor:
+    """The unitaries of token_circuit(n_qubits, n_layers) built directly: angles (N, 2 n L) -> (N, D, D).
+
+    Per layer the single-qubit part is a Kronecker product of RZ(phi) RY(theta) on every wire, the
+    CNOT ring a fixed row permutation; layers multiply. Same result as circuit_unitaries on the
+    token circuit (tested), without simulating D basis states gate by gate (about 10x faster and
+    a fraction of the memory at 6 qubits).
+    """
+    N = angles.shape[0]
+    a = angles.view(N, n_layers, n_qubits, 2)
+    half_theta, half_phi = a[..., 0] / 2, a[..., 1] / 2
+    c, s = torch.cos(half_theta), torch.sin(half_theta)
+    e = torch.polar(torch.ones_like(half_phi), -half_phi)           # e^{-i phi/2}
+    ec = e.conj()
+    m = torch.stack([torch.stack([c * e, -s * e], -1), torch.stack([s * ec, c * ec], -1)], -2)   # (N, L, n, 2, 2)
+    rows = _ring_rows(n_qubits).to(angles.device)
+    U = None
+    for layer in range(n_layers):
+        K = m[:, layer, 0]
+        for w in range(1, n_qubits):                                # wire 0 is the most significant factor
+            f = m[:, layer, w]
+            K = (K[:, :, None, :, None] * f[:, None, :, None, :]).reshape(N, 2 * K.shape[1], 2 * K.shape[2])
+        K = K[:, rows]                                              # CNOT ring after the rotations
+        U = K if U is None else K @ U
+    return U
 
 
 def lcu_qsvt_states(U: torch.Tensor, b: torch.Tensor, c: torch.Tensor, causal: bool,
@@ -104,7 +147,8 @@ class QuixerAttention(_Attention):
         if T > self.context:
             raise ValueError(f"sequence length {T} exceeds the Quixer context {self.context}")
         a = self.angles(x).reshape(B * T, -1)                                      # (B*T, n_angles)
-        U = circuit_unitaries(self.token_pqc, a, a.new_zeros(0)).view(B, T, *([2 ** self.token_pqc.n_qubits] * 2))
+        n = self.token_pqc.n_qubits
+        U = token_unitaries(a, n, self.token_pqc.n_inputs // (2 * n)).view(B, T, 2 ** n, 2 ** n)
         b = torch.view_as_complex(self.lcu[:T].contiguous()).to(U.dtype)
         c = torch.view_as_complex(self.poly.contiguous()).to(U.dtype)
         psi, p = lcu_qsvt_states(U, b, c, self.causal, key_mask)                   # (B, T, D), (B, T)
