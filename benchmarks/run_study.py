@@ -206,7 +206,7 @@ def log_invocation(out: Path, seconds: float, finished: int) -> float:
     return sum(e["seconds"] for e in entries if e["runs_finished"] > 0)
 
 
-def section(name: str, meta: dict, spec: dict, result: dict, out: Path, files: Path, docs: Path,
+def section(name: str, meta: dict, spec: dict, result: dict, files: Path, docs: Path,
             command: str, elapsed: float, sample_text: str) -> str:
     rows = result["rows"]
     rel = os.path.relpath(files, docs.parent)
@@ -335,7 +335,7 @@ def run_study(name: str, quick: bool = False, out_root: Path | None = None, docs
     if text:
         (files / "samples.txt").write_text(text)
     command = command or f"python benchmarks/run_study.py {name}" + (" --quick" if quick else "")
-    block = section(name, meta, spec, result, out, files, docs, command, elapsed, text)
+    block = section(name, meta, spec, result, files, docs, command, elapsed, text)
     update_docs(docs, name, block)
     summarize(docs)
     print(block)

@@ -11,10 +11,10 @@ def test_variant_seeds_and_twin_flag():
     spec = {**BASE, "seeds": [0, 1, 2], "variants": {
         "classical": {}, "vqc": {"model": {"attention": "vqc"}},
         "vqc_noisy": {"model": {"attention": "vqc", "quantum": {"backend": "density"}}, "seeds": [5], "twin": False}}}
-    settings, runs = expand(spec)
+    _, runs = expand(spec)
     assert [(r["variant"], r["seed"]) for r in runs] == [
         ("classical", 0), ("classical", 1), ("classical", 2), ("vqc", 0), ("vqc", 1), ("vqc", 2), ("vqc_noisy", 5)]
-    runs = add_matched_twins(settings, runs)
+    runs = add_matched_twins(runs)
     twins = [(r["variant"], r["seed"]) for r in runs if r["variant"].endswith("_twin")]
     assert twins == [("vqc_twin", 0), ("vqc_twin", 1), ("vqc_twin", 2)]     # none for vqc_noisy (twin: false)
     assert all(r["config"]["model"]["attention"] == "classical" for r in runs if r["variant"] == "vqc_twin")

@@ -83,7 +83,7 @@ def expand(spec: dict) -> tuple[dict, list[dict]]:
     return settings, runs
 
 
-def add_matched_twins(settings: dict, runs: list[dict]) -> list[dict]:
+def add_matched_twins(runs: list[dict]) -> list[dict]:
     """For each quantum variant, a classical variant '<name>_twin' with matched parameter count."""
     from .data import load_corpus
     from .models import SequenceClassifier, TinyLM, parameter_matched_twin
@@ -136,7 +136,7 @@ def compare(spec: dict | str | Path, overrides: list[str] | None = None, executo
     spec = apply_overrides(spec, overrides or [])
     settings, runs = expand(spec)
     if settings["matched_twins"]:
-        runs = add_matched_twins(settings, runs)
+        runs = add_matched_twins(runs)
     out = Path(settings["dir"])
     out.mkdir(parents=True, exist_ok=True)
     meta = {"spec": spec, "settings": settings, "runs": runs}
