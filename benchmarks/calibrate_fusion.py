@@ -27,7 +27,7 @@ import time
 import torch
 
 import qhybrid
-import qhybrid.backends.statevector as sv
+from qhybrid.backends.statevector import engine, fusable_runs, fusion_mode
 
 
 def best_time(step, repeats: int) -> float:
@@ -43,17 +43,16 @@ def best_time(step, repeats: int) -> float:
 
 def measure(template: str, n: int, N: int, repeats: int) -> dict:
     c = qhybrid.build_circuit(n, 2, "angle_y", template)
-    g = sum(seg[2] for seg in sv._plan(c, True).segments if seg[0] == "run") if n > 0 else 0
+    g = sum(fusable_runs(c)) if n > 0 else 0
     x = torch.rand(N, n, requires_grad=True)
     w = torch.rand(c.n_weights, requires_grad=True)
     out = {"template": template, "n": n, "N": N, "g": g}
     for fused in (True, False):
-        sv._should_fuse = lambda *a, f=fused: f
-
         def step():
             x.grad = w.grad = None
             c.run(x, w).sum().backward()
-        out["fused" if fused else "unfused"] = best_time(step, repeats)
+        with fusion_mode("always" if fused else "never"):
+            out["fused" if fused else "unfused"] = best_time(step, repeats)
     return out
 
 
@@ -74,26 +73,22 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    original = sv._should_fuse
     sizes = [2, 4, 6, 8] if args.quick else [2, 3, 4, 5, 6, 7, 8, 9, 10]
     batches = [1, 64, 1024] if args.quick else [1, 16, 64, 256, 1024, 4096]
     templates = ["strongly_entangling", "basic_entangler", "hardware_efficient"]
     rows = []
-    try:
-        for template, n, N in itertools.product(templates, sizes, batches):
-            if n == 10 and N > 1024 and template != "strongly_entangling":
-                continue
-            r = measure(template, n, N, 3 if n >= 9 else 5)
-            rows.append(r)
-            print(f"{template:20s} n={n:2d} N={N:5d} g={r['g']:3d}  fused {r['fused'] * 1e3:9.3f} ms"
-                  f"  unfused {r['unfused'] * 1e3:9.3f} ms", flush=True)
-    finally:
-        sv._should_fuse = original
+    for template, n, N in itertools.product(templates, sizes, batches):
+        if n == 10 and N > 1024 and template != "strongly_entangling":
+            continue
+        r = measure(template, n, N, 3 if n >= 9 else 5)
+        rows.append(r)
+        print(f"{template:20s} n={n:2d} N={N:5d} g={r['g']:3d}  fused {r['fused'] * 1e3:9.3f} ms"
+              f"  unfused {r['unfused'] * 1e3:9.3f} ms", flush=True)
     best = min((regret(rows, mac, oh), mac, oh)
                for mac in [0.01 * i for i in range(1, 41)]
                for oh in [0.0, 1e3, 3e3, 1e4, 2e4, 3e4, 5e4, 1e5, 2e5, 5e5])
-    now = regret(rows, sv._MATMUL_MAC, sv._OP_OVERHEAD)
-    print(f"\ncurrent constants: _MATMUL_MAC = {sv._MATMUL_MAC}, _OP_OVERHEAD = {sv._OP_OVERHEAD:g}: "
+    now = regret(rows, engine._MATMUL_MAC, engine._OP_OVERHEAD)
+    print(f"\ncurrent constants: _MATMUL_MAC = {engine._MATMUL_MAC}, _OP_OVERHEAD = {engine._OP_OVERHEAD:g}: "
           f"total relative regret {now:.2f} over {len(rows)} points")
     print(f"best fit:          _MATMUL_MAC = {best[1]:.2f}, _OP_OVERHEAD = {best[2]:g}: "
           f"total relative regret {best[0]:.2f}")

@@ -18,8 +18,7 @@ def rng(request):
 @pytest.fixture(params=["auto", "fused", "gate_by_gate"])
 def fusion(request, monkeypatch):
     """Run the test with the simulator's own fusion choice, always fused, and never fused."""
-    from qhybrid.backends import statevector
-    if request.param != "auto":
-        always = request.param == "fused"
-        monkeypatch.setattr(statevector, "_should_fuse", lambda g, N, n: always)
-    return request.param
+    from qhybrid.backends.statevector import fusion_mode
+    mode = {"auto": "auto", "fused": "always", "gate_by_gate": "never"}[request.param]
+    with fusion_mode(mode):
+        yield request.param

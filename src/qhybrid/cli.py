@@ -61,7 +61,7 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    from .compare import write_report
+    from .report import write_report
 
     d = Path(args.run_dir)
     if (d / "compare.yaml").exists():
@@ -78,7 +78,7 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_generate(args) -> int:
-    from .train import sample_from_run
+    from .runs import sample_from_run
 
     print(sample_from_run(args.run_dir, args.prompt, args.tokens, temperature=args.temperature, top_k=args.top_k,
                           seed=args.seed))
@@ -88,8 +88,8 @@ def _cmd_generate(args) -> int:
 def _cmd_circuit(args) -> int:
     import dataclasses
 
-    from .layers import CircuitRunner
-    from .templates import build_circuit
+    from .circuit import build_circuit
+    from .layers import circuits_of
 
     if args.backend and not args.config:
         from .backends import estimate_cost
@@ -98,18 +98,19 @@ def _cmd_circuit(args) -> int:
         _print_cost_single(estimate_cost(circuit, args.backend, args.circuits, args.shots))
         return 0
     if args.config:
-        from .models import TinyLM
+        from .runs import build_model, load_run_corpus
 
         cfg = _load_run_config(args.config, args.set)
+        corpus = load_run_corpus(cfg)
         if args.backend:                      # draw with the exact simulator; cost on the named backend
-            from .backends.cost import plan_run
-            plan = plan_run(cfg, args.backend, args.shots)
-            cfg.model = dataclasses.replace(cfg.model, quantum=dataclasses.replace(cfg.model.quantum,
-                                                                                   backend="statevector"))
-        model = TinyLM(cfg.model)
+            from .planning import plan_run
+            plan = plan_run(cfg, args.backend, args.shots, corpus=corpus)
+            cfg.model = dataclasses.replace(cfg.model, quantum=dataclasses.replace(
+                cfg.model.quantum, backend="statevector", backend_options={}))
+        model = build_model(cfg, corpus)
         shown = set()
-        for name, m in model.named_modules():
-            if isinstance(m, CircuitRunner) and repr(m.circuit.ops) not in shown:
+        for name, m in circuits_of(model).items():
+            if repr(m.circuit.ops) not in shown:
                 shown.add(repr(m.circuit.ops))
                 _show(m.circuit, f"{name} (backend {m.backend_name}, shots {m.shots})")
         if not shown:

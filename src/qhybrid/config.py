@@ -11,13 +11,13 @@ valid one. Comparison configs add `variants` and `seeds` (see compare.py).
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from .models import ModelConfig, config_from_dict
+from .models import ModelConfig
+from .validation import dataclass_from_dict, did_you_mean
 
 
 @dataclass
@@ -62,14 +62,9 @@ class RunConfig:
 _SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
 
 
-def _suggest(key: str, names) -> str:
-    hint = difflib.get_close_matches(key, list(names), n=1)
-    return f" (did you mean {hint[0]}?)" if hint else ""
-
-
 def _typed(cls, data: dict, prefix: str):
     """Check value types against the dataclass defaults (int/float/bool/str), then build."""
-    obj = config_from_dict(cls, data, prefix)
+    obj = dataclass_from_dict(cls, data, prefix)
     for f in dataclasses.fields(cls):
         v, default = getattr(obj, f.name), f.default
         if default is dataclasses.MISSING or default is None or v is None:
@@ -88,7 +83,8 @@ def run_config_from_dict(data: dict) -> RunConfig:
     top = {f.name for f in dataclasses.fields(RunConfig)}
     for key in data:
         if key not in top:
-            raise ValueError(f"unknown key {key}{_suggest(key, top)}; valid top-level keys: {', '.join(sorted(top))}")
+            raise ValueError(f"unknown key {key}{did_you_mean(key, top, quote=False)}; valid top-level keys: "
+                             f"{', '.join(sorted(top))}")
     sections = {}
     for key, cls in _SECTIONS.items():
         value = data.pop(key, None) or {}

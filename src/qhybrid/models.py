@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 from dataclasses import dataclass, field
 
@@ -20,7 +19,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .backends import LazyBackend, backend_options, check_options
 from .layers import ATTENTIONS, EMBEDDINGS, FFNS, is_quantum
+from .validation import check_choice, dataclass_from_dict
 
 
 @dataclass
@@ -35,6 +36,8 @@ class QuantumConfig:
                                          #   default (aer, ibm: 1024); k: k-shot estimates
     max_qpu_seconds: float | None = None  # ibm: refuse any job that would push the estimated QPU time past
                                           #   this many seconds (per process); None = no limit
+    backend_options: dict = field(default_factory=dict)   # more options of the backend family, checked against
+                                          #   its constructor (e.g. {mode: session} for ibm:, {seed: 1} for aer)
     qsvt_degree: int = 2                 # Quixer: degree of the mixing polynomial
     ket_order: int = 2                   # KetEmbedding: number of Kronecker factors
     ket_rank: int = 2                    # KetEmbedding: number of summed products
@@ -68,10 +71,10 @@ class ModelConfig:
 
     def __post_init__(self):
         if isinstance(self.quantum, dict):
-            self.quantum = config_from_dict(QuantumConfig, self.quantum, "quantum")
+            self.quantum = dataclass_from_dict(QuantumConfig, self.quantum, "model.quantum")
         for name, options in (("embedding", EMBEDDINGS), ("attention", ATTENTIONS), ("ffn", FFNS),
                               ("pool", {"mean": 0, "last": 0}), ("arch", {"transformer": 0, "lstm": 0})):
-            _check_choice(f"model.{name}", getattr(self, name), options)
+            check_choice(f"model.{name}", getattr(self, name), options)
         if self.arch == "lstm" and (self.attention, self.ffn) != ("classical", "classical"):
             raise ValueError(f"model.arch = 'lstm' has no attention or feed-forward blocks, so model.attention = "
                              f"{self.attention!r} / model.ffn = {self.ffn!r} cannot apply; use arch: transformer, "
@@ -91,25 +94,12 @@ class ModelConfig:
 
     @property
     def is_quantum(self) -> bool:
-        return (self.embedding, self.attention, self.ffn) != ("classical",) * 3
+        return any_quantum(vars(self))
 
 
-def _check_choice(key, value, options):
-    if value not in options:
-        hint = difflib.get_close_matches(str(value), list(options), n=1)
-        raise ValueError(f"{key} = {value!r} is not valid" + (f" (did you mean {hint[0]!r}?)" if hint else "")
-                         + f"; valid: {', '.join(options)}")
-
-
-def config_from_dict(cls, data: dict, prefix: str = "model"):
-    """Build a config dataclass, rejecting unknown keys with the nearest valid one."""
-    names = [f.name for f in dataclasses.fields(cls)]
-    for key in data:
-        if key not in names:
-            hint = difflib.get_close_matches(key, names, n=1)
-            raise ValueError(f"unknown key {prefix}.{key}" + (f" (did you mean {prefix}.{hint[0]}?)" if hint else "")
-                             + f"; valid keys: {', '.join(names)}")
-    return cls(**data)
+def any_quantum(model: dict) -> bool:
+    """Whether a model config (as a dict; missing parts are classical) has a quantum embedding, attention or FFN."""
+    return any(model.get(k, "classical") != "classical" for k in ("embedding", "attention", "ffn"))
 
 
 def _quantum_options(cfg: ModelConfig, backend=None) -> dict:
@@ -121,11 +111,13 @@ def _quantum_options(cfg: ModelConfig, backend=None) -> dict:
 def _model_backend(q: QuantumConfig):
     """The name "statevector" as is; any other backend ONE object shared by every circuit of the model (one
     connection, transpile cache and QPU budget), built at the first forward pass (drawing a model or counting
-    its parameters never connects to a QPU)."""
-    if q.backend == "statevector":
+    its parameters never connects to a QPU). max_qpu_seconds goes to the families that take it (ibm:)."""
+    options = dict(q.backend_options)
+    if q.max_qpu_seconds is not None and "max_qpu_seconds" in backend_options(q.backend):
+        options["max_qpu_seconds"] = q.max_qpu_seconds
+    if q.backend == "statevector" and not options:
         return q.backend
-    from .backends import LazyBackend
-    options = {"max_qpu_seconds": q.max_qpu_seconds} if q.backend.startswith("ibm:") else {}
+    check_options(q.backend, options)
     return LazyBackend(q.backend, **options)
 
 
@@ -136,8 +128,8 @@ class Block(nn.Module):
         super().__init__()
         opts = _quantum_options(cfg, backend)
         self.ln1 = nn.LayerNorm(cfg.d_model)
-        self.attn = ATTENTIONS[cfg.attention](cfg.d_model, cfg.n_heads, cfg.dropout, causal,
-                                              qsvt_degree=cfg.quantum.qsvt_degree, context=cfg.context, **opts)
+        extra = dict(qsvt_degree=cfg.quantum.qsvt_degree, context=cfg.context) if cfg.attention == "quixer" else {}
+        self.attn = ATTENTIONS[cfg.attention](cfg.d_model, cfg.n_heads, cfg.dropout, causal, **opts, **extra)
         self.ln2 = nn.LayerNorm(cfg.d_model)
         self.ffn = FFNS[cfg.ffn](cfg.d_model, cfg.hidden, cfg.dropout, **opts)
 
@@ -172,6 +164,16 @@ class _Backbone(nn.Module):
                 nn.init.normal_(m.weight, std=0.02)
                 if isinstance(m, nn.Linear) and m.bias is not None:
                     nn.init.zeros_(m.bias)
+
+    def step_metrics(self) -> dict:
+        """Per-step metrics its layers declare (their step_metrics()), averaged over layers by name;
+        e.g. Quixer's postselection probability. The trainer records them without knowing any layer."""
+        sums: dict[str, list] = {}
+        for m in self.modules():
+            if m is not self and callable(getattr(m, "step_metrics", None)):
+                for k, v in m.step_metrics().items():
+                    sums.setdefault(k, []).append(v)
+        return {k: sum(v) / len(v) for k, v in sums.items()}
 
     def features(self, idx, key_mask=None):                   # (B, T) ids -> (B, T, C)
         B, T = idx.shape

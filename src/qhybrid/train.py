@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import signal
 import time
 from pathlib import Path
@@ -24,18 +23,9 @@ import torch
 import yaml
 
 from .config import RunConfig, to_dict
-from .models import SequenceClassifier, TinyLM, count_parameters
-
-
-def atomic_write(path: Path, write) -> None:
-    """Write via a temp file in the same folder, then rename: readers never see a partial file."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    write(tmp)
-    os.replace(tmp, path)
-
-
-def atomic_text(path: Path, text: str) -> None:
-    atomic_write(path, lambda p: p.write_text(text))
+from .data import Batches
+from .models import count_parameters
+from .runs import atomic_text, atomic_write, build_model, load_run_corpus, save_figure
 
 
 def lr_at(step: int, cfg) -> float:
@@ -74,60 +64,6 @@ class _Stop:
             signal.signal(sig, old)
 
 
-class Batches:
-    """Seeded batch sampling for LM windows or padded classification sentences."""
-
-    def __init__(self, corpus, split: str, context: int):
-        self.task, self.context = corpus.task, context
-        if self.task == "lm":
-            self.stream = corpus.encode_lm(split)                            # (n_tokens,)
-            if len(self.stream) < context + 2:
-                raise ValueError(f"the {split} split has {len(self.stream)} tokens; it needs more than "
-                                 f"context + 1 = {context + 1}. Use a smaller model.context")
-        else:
-            ids, self.labels = corpus.encode_classification(split)
-            self.ids = [t[:context] for t in ids]
-
-    def sample(self, batch_size: int, gen: torch.Generator):
-        if self.task == "lm":
-            start = torch.randint(0, len(self.stream) - self.context - 1, (batch_size,), generator=gen)
-            win = torch.stack([self.stream[s: s + self.context + 1] for s in start.tolist()])
-            return win[:, :-1], win[:, 1:]
-        pick = torch.randint(0, len(self.ids), (batch_size,), generator=gen).tolist()
-        return self._pad(pick)
-
-    def _pad(self, pick):
-        seqs = [self.ids[i] for i in pick]
-        T = max(len(s) for s in seqs)
-        x = torch.zeros(len(seqs), T, dtype=torch.long)
-        mask = torch.zeros(len(seqs), T, dtype=torch.bool)
-        for r, s in enumerate(seqs):
-            x[r, : len(s)], mask[r, : len(s)] = s, True
-        return x, mask, self.labels[pick]
-
-    def fixed(self, batch_size: int, max_batches: int):
-        """Deterministic evaluation batches: consecutive non-overlapping windows / all sentences."""
-        if self.task == "lm":
-            n = (len(self.stream) - 1) // self.context
-            starts = list(range(0, n * self.context, self.context))[: batch_size * max_batches]
-            for i in range(0, len(starts), batch_size):
-                win = torch.stack([self.stream[s: s + self.context + 1] for s in starts[i: i + batch_size]])
-                yield win[:, :-1], win[:, 1:]
-        else:
-            for i in range(0, len(self.ids), batch_size):
-                yield self._pad(list(range(i, min(i + batch_size, len(self.ids)))))
-
-
-def build_model(cfg: RunConfig, corpus):
-    """TinyLM for LM corpora, SequenceClassifier for classification, sized to the corpus vocabulary."""
-    import dataclasses
-    model_cfg = dataclasses.replace(cfg.model, vocab_size=corpus.tokenizer.vocab_size)
-    if corpus.task == "classification":
-        model_cfg = dataclasses.replace(model_cfg, n_classes=len(corpus.classes))
-        return SequenceClassifier(model_cfg)
-    return TinyLM(model_cfg)
-
-
 def _loss(model, batch):
     if len(batch) == 2:
         x, y = batch
@@ -161,12 +97,9 @@ class Trainer:
     """Runs one configuration to completion (or interruption) in cfg.run_dir."""
 
     def __init__(self, cfg: RunConfig, corpus=None):
-        from .data import load_corpus
-
         self.cfg = cfg
         self.dir = cfg.run_dir
-        self.corpus = corpus or load_corpus(cfg.data.name, data_dir=cfg.data.data_dir, seed=cfg.data.seed,
-                                            **cfg.data.options)
+        self.corpus = corpus or load_run_corpus(cfg)
         if cfg.train.threads:
             torch.set_num_threads(cfg.train.threads)
         torch.manual_seed(cfg.train.seed)
@@ -225,8 +158,8 @@ class Trainer:
                "train_loss": a["loss"] / max(1, a["n"]), **{f"val_{k}": v for k, v in val.items()},
                "step_time_s": a["time"] / max(1, a["n"]), "tokens_per_s": a["tokens"] / max(1e-9, a["time"]),
                "wall_s": self.elapsed}
-        if "success" in a:
-            rec["quixer_success_probability"] = a["success"] / max(1, a["n"])
+        for k, v in a.get("metrics", {}).items():          # layers' declared per-step metrics, mean over steps
+            rec[k] = v / max(1, a["n"])
         self.acc = {"loss": 0.0, "n": 0, "time": 0.0, "tokens": 0}
         return rec
 
@@ -264,10 +197,9 @@ class Trainer:
                     self.elapsed += dt
                     self.acc["loss"] += loss; self.acc["n"] += 1; self.acc["time"] += dt
                     self.acc["tokens"] += n_tokens
-                    success = [m.success_probability for m in self.model.modules()
-                               if getattr(m, "success_probability", None) is not None]
-                    if success:                          # Quixer postselection probability, training batches
-                        self.acc["success"] = self.acc.get("success", 0.0) + sum(success) / len(success)
+                    for k, v in self.model.step_metrics().items():     # e.g. Quixer's success probability
+                        sums = self.acc.setdefault("metrics", {})
+                        sums[k] = sums.get(k, 0.0) + v
                     bar.update(1)
                     bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
                     if self.step % t.eval_every == 0 or self.step == t.steps:
@@ -319,35 +251,7 @@ def plot_run(run_dir: Path, history: list[dict]) -> None:
     ax.plot(steps, [r["val_loss"] for r in history], label="valid")
     ax.set_xlabel("step"); ax.set_ylabel("loss (nats)"); ax.legend(); ax.set_title(run_dir.name)
     fig.tight_layout()
-    atomic_write(run_dir / "loss.png", lambda p: fig.savefig(p, format="png", dpi=100))
-
-
-def sample_from_run(run_dir, prompt: str, tokens: int, temperature: float = 1.0, top_k: int | None = None,
-                    seed: int = 0) -> str:
-    """Text sampled from a trained LM run directory (its config, tokenizer and last checkpoint)."""
-    import dataclasses
-
-    from .config import load_yaml, run_config_from_dict
-    from .data import load_tokenizer
-
-    d = Path(run_dir)
-    for f in ("config.yaml", "tokenizer.json", "checkpoint.pt"):
-        if not (d / f).exists():
-            raise ValueError(f"{d / f} is missing; generate needs a trained run directory (qhybrid train CONFIG)")
-    cfg = run_config_from_dict(load_yaml(d / "config.yaml"))
-    tok = load_tokenizer(d / "tokenizer.json")
-    model = TinyLM(dataclasses.replace(cfg.model, vocab_size=tok.vocab_size))
-    state = torch.load(d / "checkpoint.pt", weights_only=False)
-    try:
-        model.load_state_dict(state["model"])
-    except RuntimeError:
-        raise ValueError(f"{d} holds a classifier, not a language model; generate works on LM runs") from None
-    ids = tok.encode(prompt)
-    if not ids:
-        raise ValueError("the prompt is empty after tokenisation; give at least one known token")
-    gen = torch.Generator().manual_seed(seed)
-    out = model.eval().generate(torch.tensor(ids), tokens, temperature=temperature, top_k=top_k, generator=gen)
-    return tok.decode(out.tolist())
+    save_figure(fig, run_dir / "loss.png")
 
 
 def train(cfg: RunConfig, resume: bool = False, corpus=None) -> dict:

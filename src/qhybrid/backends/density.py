@@ -1,7 +1,7 @@
 """`density`: a batched density-matrix simulator with noise, in pure torch (n <= 8 qubits).
 
     density                                 no noise (equals the statevector backend)
-    density:fake_manila                     noise numbers read from a fake device's Target (devices.py)
+    density:fake_manila                     noise numbers read from a fake device's Target (noise.py)
     density:depol1=1e-3,depol2=1e-2,readout=0.02,damp1=1e-4,damp2=5e-4    explicit numbers
     DensityBackend(depol=(p1, p2), damping=(g1, g2), readout=p | (p01, p10))   the same from Python
 
@@ -9,7 +9,7 @@ Noise model, applied to the LOGICAL circuit (no transpilation, so Rot counts as 
 SWAPs are inserted): after every k-qubit gate (k = 1, 2), a depolarising channel on its wires,
 rho -> (1 - l_k) rho + l_k I/2^k (x) Tr_wires(rho), then amplitude damping (K0 = diag(1, sqrt(1-g_k)),
 K1 = sqrt(g_k)|0><1|) on each of its wires; before measurement, readout bit flips with P(read 1|0) = p01
-and P(read 0|1) = p10 on every measured wire (applied exactly to the Pauli expectations, devices.readout_terms).
+and P(read 0|1) = p10 on every measured wire (applied exactly to the Pauli expectations, noise.readout_terms).
 From a fake device: l_k = depolarizing_from_error(mean k-qubit gate error), g_k = 1 - exp(-t_k / T1)
 (mean durations and T1), readout = mean `measure` error. The device's reported gate error already
 contains relaxation, so adding damping double-counts a little (t/T1 ~ 1e-4 per gate): documented.
@@ -25,9 +25,10 @@ import math
 
 import torch
 
-from ..gates import GATES, gate_matrix
-from ._common import angle_value, prepare
-from .devices import readout_terms
+from ..circuit import GATES, angle_value, gate_matrix
+from ..circuit.gates import complex_of
+from .base import check_shots, pauli_flip_phase, prepare, sample_estimates
+from .noise import damping_from_t1, depolarizing_from_error, device_noise, readout_terms
 
 MAX_QUBITS = 8
 _KEYS = {"depol1", "depol2", "damp1", "damp2", "readout", "readout01", "readout10"}
@@ -85,12 +86,14 @@ class DensityBackend:
 
     exact = True
 
-    def __init__(self, spec: str | None = None, *, depol=(0.0, 0.0), damping=(0.0, 0.0), readout=0.0):
+    def __init__(self, spec: str | None = None, *, device=None, depol=(0.0, 0.0), damping=(0.0, 0.0), readout=0.0):
         self.name = "density" + (f":{spec}" if spec else "")
         self.source = "explicit"
-        if spec and "=" not in spec:
-            from .devices import damping_from_t1, depolarizing_from_error, device_noise, fake_backend
-            dev = fake_backend(spec)
+        if spec and "=" not in spec and device is None:
+            raise ValueError(f"density:{spec} reads a device's noise: build it with get_backend('density:{spec}') "
+                             f"(which loads the snapshot), or pass device=<a Qiskit backend>")
+        if device is not None:
+            dev = device
             nz = device_noise(dev)
             depol = (depolarizing_from_error(nz["error_1q"], 1), depolarizing_from_error(nz["error_2q"], 2))
             damping = (damping_from_t1(nz["time_1q"], nz["t1"]), damping_from_t1(nz["time_2q"], nz["t1"]))
@@ -127,11 +130,11 @@ class DensityBackend:
         if n > MAX_QUBITS:
             raise ValueError(f"the density backend simulates at most {MAX_QUBITS} qubits (4^n memory); this circuit "
                              f"has {n}. Use statevector, aer or aer:<device> for larger circuits")
-        N, cdt = x.shape[0], torch.complex128 if x.dtype == torch.float64 else torch.complex64
+        N, cdt = x.shape[0], complex_of(x.dtype)
         rho = torch.zeros(N, 2 ** n, 2 ** n, dtype=cdt, device=x.device)
         rho[:, 0, 0] = 1
         for op in circuit.ops:
-            angles = [angle_value(p, x, w) for p in op.params]
+            angles = [angle_value(p, lambda i: x[:, i], lambda j: w[j]) for p in op.params]
             U = gate_matrix(op.name, angles, cdt, x.device)                    # (d, d) or (N, d, d)
             k = GATES[op.name].n_wires
             rho = _apply(rho, _superop(U, self.depol[k - 1], self.damping[k - 1], k), op.wires, n)
@@ -152,26 +155,16 @@ class DensityBackend:
         y = self._expect(circuit, self._evolve(circuit, x, w))
         if x.shape[0] != y.shape[0]:
             y = y.expand(x.shape[0], -1)
+        shots = check_shots(shots, None)
         if shots is not None:
-            from ._common import check_shots
-            shots = check_shots(shots, None)
-            p = ((1 + y.detach()) / 2).clamp(0, 1)
-            est = 2 * torch.binomial(torch.full_like(p, float(shots)), p, generator=generator) / shots - 1
-            y = y + (est - y).detach()
+            y = sample_estimates(y, shots, generator)
         return y.reshape(lead + (circuit.n_obs,))
 
 
 def _pauli_expect(rho: torch.Tensor, word, n: int) -> torch.Tensor:
     """Tr(P rho) for a Pauli word [(wire, 'X'|'Y'|'Z'), ...]: P has one nonzero per row, so one gather."""
     idx = torch.arange(2 ** n, device=rho.device)
-    flip = sum(1 << (n - 1 - w) for w, p in word if p in "XY")
-    phase = torch.ones(2 ** n, dtype=rho.dtype, device=rho.device)
-    for w, p in word:
-        bit = (idx >> (n - 1 - w)) & 1
-        if p == "Z":
-            phase = phase * (1 - 2 * bit)
-        elif p == "Y":                                   # Y|b> = i(-1)^b |1-b>: row 1-b, column b
-            phase = phase * (1j * (1 - 2 * bit))
+    flip, phase = pauli_flip_phase(word, n, rho.dtype, rho.device)
     # Tr(P rho) = sum_i P[j, i] rho[i, j] with j = i ^ flip, P[j, i] = phase(i)
     vals = rho[:, idx, idx ^ flip]                         # rho[i, j]
     return (vals * phase).sum(-1).real

@@ -14,7 +14,8 @@ from __future__ import annotations
 import torch
 
 from .._optional import require
-from ._common import check_shots, circuit_key, prepare
+from ..circuit import to_pennylane
+from .base import check_shots, circuit_key, prepare
 
 
 class PennyLaneBackend:
@@ -49,7 +50,7 @@ class PennyLaneBackend:
         if key not in self._qnodes:
             qml = self.qml
             dev = qml.device(self.device_name, wires=circuit.n_qubits, **self.device_kwargs)
-            qnode = qml.QNode(circuit.to_pennylane(), dev, interface="torch", diff_method=self.diff_method)
+            qnode = qml.QNode(to_pennylane(circuit), dev, interface="torch", diff_method=self.diff_method)
             if shots is not None:
                 qnode = qml.set_shots(qnode, shots=shots)
             self._qnodes[key] = qnode

@@ -9,11 +9,12 @@ Modules: registry (names, `load_corpus`), corpus (`Corpus`), tokenizers, grammar
 entropy), toy (generated corpora), standard (PTB, tiny-shakespeare, MC, RP, UCI sentiment), files
 (local folder ``$QHYBRID_DATA`` / cache ``~/.cache/qhybrid`` / verified downloads), userfiles.
 """
+from .batches import Batches
 from .corpus import Corpus
 from .files import CACHE_ENV, DATA_ENV, DataError
 from .grammar import Grammar
 from .registry import REGISTRY, list_datasets, load_corpus
 from .tokenizers import CharTokenizer, WordTokenizer, load_tokenizer
 
-__all__ = ["load_corpus", "list_datasets", "Corpus", "CharTokenizer", "WordTokenizer", "load_tokenizer",
+__all__ = ["load_corpus", "list_datasets", "Batches", "Corpus", "CharTokenizer", "WordTokenizer", "load_tokenizer",
            "DATA_ENV", "CACHE_ENV", "DataError", "Grammar", "REGISTRY"]

@@ -8,16 +8,17 @@ nearest match.
 """
 from __future__ import annotations
 
-import difflib
 import inspect
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import standard, toy
+from ..validation import nearest
 from .corpus import Corpus
 from .files import DataError
+from .standard import amazon, imdb, mc, ptb, rp, tinyshakespeare, yelp
+from .toy import toy_english, toy_mc
 from .userfiles import load_user_file
 
 
@@ -37,25 +38,25 @@ class DatasetSpec:
 
 REGISTRY: dict[str, DatasetSpec] = {s.name: s for s in [
     DatasetSpec("toy_english", "lm", "word", "built-in",
-                "i.i.d. sentences of a small unambiguous PCFG (66 words); exact entropy rate known", toy.toy_english),
+                "i.i.d. sentences of a small unambiguous PCFG (66 words); exact entropy rate known", toy_english),
     DatasetSpec("toy_mc", "classification", "word", "built-in",
-                "MC-like food (1) vs IT (0) sentences from a small grammar, balanced", toy.toy_mc),
+                "MC-like food (1) vs IT (0) sentences from a small grammar, balanced", toy_mc),
     DatasetSpec("ptb", "lm", "word", "download",
-                "Penn Treebank (Mikolov), 10k vocabulary incl. <eos>, 929k train tokens", standard.ptb),
+                "Penn Treebank (Mikolov), 10k vocabulary incl. <eos>, 929k train tokens", ptb),
     DatasetSpec("tinyshakespeare", "lm", "char", "download",
-                "tiny-shakespeare, 1.1M characters, split 90/5/5 by characters", standard.tinyshakespeare),
+                "tiny-shakespeare, 1.1M characters, split 90/5/5 by characters", tinyshakespeare),
     DatasetSpec("mc", "classification", "word", "download",
-                "MC (Lorenz et al. 2021): food vs IT sentences, 70/30/30", standard.mc),
+                "MC (Lorenz et al. 2021): food vs IT sentences, 70/30/30", mc),
     DatasetSpec("rp", "classification", "word", "download",
-                "RP: subject vs object relative clauses, 64/10/30 (valid carved from train)", standard.rp),
+                "RP: subject vs object relative clauses, 64/10/30 (valid carved from train)", rp),
     DatasetSpec("yelp", "classification", "word", "download",
-                "UCI sentiment labelled sentences, Yelp part, 1000 sentences, 80/10/10", standard.yelp),
+                "UCI sentiment labelled sentences, Yelp part, 1000 sentences, 80/10/10", yelp),
     DatasetSpec("amazon", "classification", "word", "download",
                 "UCI sentiment labelled sentences, Amazon part, 80/10/10 (download unverified: no checksum)",
-                standard.amazon),
+                amazon),
     DatasetSpec("imdb", "classification", "word", "download",
                 "UCI sentiment labelled sentences, IMDb part, 80/10/10 (download unverified: no checksum)",
-                standard.imdb),
+                imdb),
 ]}
 
 
@@ -92,7 +93,7 @@ def load_corpus(name: str | os.PathLike, data_dir: str | os.PathLike | None = No
         return _call(spec.loader, f"data set {spec.name!r}", **kwargs)
     if isinstance(name, os.PathLike) or _looks_like_path(key):
         return _call(load_user_file, f"user file {key!r}", path=key, **options)
-    close = difflib.get_close_matches(key.lower(), list(REGISTRY), n=1, cutoff=0.5)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
+    close = nearest(key.lower(), REGISTRY, cutoff=0.5)
+    hint = f" Did you mean {close!r}?" if close else ""
     raise DataError(f"unknown data set {key!r}.{hint} Valid names: {', '.join(REGISTRY)} "
                     "(or the path of a text file, with task='lm'|'classification' and level='word'|'char')")

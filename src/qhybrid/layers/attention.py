@@ -14,10 +14,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..backends.statevector import StatevectorBackend
-from ..templates import build_circuit
-from ._quantum import CircuitRunner, pauli_observables, quantum_parameter
-from .quantum_linear import QuantumLinear
+from ..backends import require_state, sample_estimates
+from ..circuit import build_circuit, pauli_observables
+from .linear import QuantumLinear
+from .runner import CircuitRunner, check_twin_options, quantum_parameter
 
 
 def allowed_mask(T: int, causal: bool, key_mask: torch.Tensor | None, device) -> torch.Tensor | None:
@@ -64,6 +64,7 @@ class CausalSelfAttention(_Attention):
     """Classical scaled dot-product attention (Vaswani et al. 2017), nanoGPT layout."""
 
     def __init__(self, d_model, n_heads, dropout=0.0, causal=True, **quantum_options):
+        check_twin_options("CausalSelfAttention", quantum_options)
         super().__init__(d_model, n_heads, dropout, causal)
         self.qkv = nn.Linear(d_model, 3 * d_model)
         self.proj = nn.Linear(d_model, d_model)
@@ -92,7 +93,7 @@ class VQCAttention(CausalSelfAttention):
     """
 
     def __init__(self, d_model, n_heads, dropout=0.0, causal=True, n_qubits=4, n_layers=2,
-                 ansatz="strongly_entangling", encoding="angle_y", backend="statevector", shots=None, **_):
+                 ansatz="strongly_entangling", encoding="angle_y", backend="statevector", shots=None):
         _Attention.__init__(self, d_model, n_heads, dropout, causal)
         opts = dict(n_qubits=n_qubits, n_layers=n_layers, ansatz=ansatz, encoding=encoding, backend=backend,
                     shots=shots)
@@ -113,7 +114,7 @@ class QSANNAttention(_Attention):
     """
 
     def __init__(self, d_model, n_heads, dropout=0.0, causal=True, n_qubits=4, n_layers=2,
-                 ansatz="strongly_entangling", encoding="angle_y", backend="statevector", shots=None, **_):
+                 ansatz="strongly_entangling", encoding="angle_y", backend="statevector", shots=None):
         super().__init__(d_model, n_heads, dropout, causal)
         self.n_qubits = n_qubits
         self.angles = nn.Linear(d_model, n_heads * n_qubits)
@@ -150,35 +151,29 @@ class KernelAttention(_Attention):
     """
 
     def __init__(self, d_model, n_heads, dropout=0.0, causal=True, n_qubits=4, n_layers=2,
-                 ansatz="reuploading", encoding="angle_y", backend="statevector", shots=None, **_):
+                 ansatz="reuploading", encoding="angle_y", backend="statevector", shots=None):
         super().__init__(d_model, n_heads, dropout, causal)
-        if backend != "statevector":
-            raise ValueError(f"kernel attention needs statevectors; backend {backend!r} is not supported yet. "
-                             f"Use backend='statevector' (with shots=k to simulate the overlap test)")
+        require_state(backend, "kernel attention (state fidelities)")
         self.n_qubits, self.shots = n_qubits, shots
         self.q_angles = nn.Linear(d_model, n_heads * n_qubits)
         self.k_angles = nn.Linear(d_model, n_heads * n_qubits)
-        self.feature_map = CircuitRunner(build_circuit(n_qubits, max(n_layers, 1), encoding, "reuploading"))
+        self.feature_map = CircuitRunner(build_circuit(n_qubits, max(n_layers, 1), encoding, "reuploading"), backend)
         self.beta = quantum_parameter(torch.tensor(5.0))
         self.v = nn.Linear(d_model, d_model)
         self.proj = nn.Linear(d_model, d_model)
-        self._sim = StatevectorBackend()
         self.generator: torch.Generator | None = None
 
     def _states(self, lin, x):
         B, T, _ = x.shape
         a = math.pi / 2 * torch.tanh(lin(x)).view(B, T, self.n_heads, self.n_qubits)
-        psi = self._sim.state(self.feature_map.circuit, a, self.feature_map.weights)   # (B, T, H, 2^n)
-        return psi.transpose(1, 2)                                        # (B, H, T, 2^n)
+        return self.feature_map.states(a).transpose(1, 2)                # (B, T, H, 2^n) -> (B, H, T, 2^n)
 
     def forward(self, x, key_mask=None):
         B, T, _ = x.shape
         pq, pk = self._states(self.q_angles, x), self._states(self.k_angles, x)
         fid = (pq.conj() @ pk.transpose(-2, -1)).abs() ** 2               # (B, H, T, T) in [0, 1]
-        if self.shots is not None:
-            counts = torch.binomial(torch.full_like(fid, float(self.shots)), fid.detach().clamp(0, 1),
-                                    generator=self.generator)
-            fid = fid + (counts / self.shots - fid).detach()
+        if self.shots is not None:                                       # overlap test: Binomial(k, F) / k
+            fid = sample_estimates(fid, self.shots, self.generator, probability=True)
         att = masked_softmax(self.beta * fid, allowed_mask(T, self.causal, key_mask, x.device))
         self._keep(att)
         v = self._split(self.v(x))                                        # (B, H, T, hd)

@@ -10,14 +10,15 @@ import math
 import torch
 from torch import nn
 
-from ..templates import build_circuit
-from ._quantum import CircuitRunner, pauli_observables, quantum_parameter
+from ..circuit import build_circuit, pauli_observables
+from .runner import CircuitRunner, check_twin_options, quantum_parameter
 
 
 class ClassicalEmbedding(nn.Embedding):
     """nn.Embedding with the shared embedding constructor; init N(0, 0.02) as in GPT-2."""
 
     def __init__(self, num_embeddings: int, embedding_dim: int, **quantum_options):
+        check_twin_options("ClassicalEmbedding", quantum_options)
         super().__init__(num_embeddings, embedding_dim)
         nn.init.normal_(self.weight, std=0.02)
 
@@ -64,7 +65,7 @@ class KetEmbedding(nn.Module):
     Init: factors ~ N(0, s) with s = (0.02 / sqrt(rank)) ** (1 / order), so entries are ~N(0, 0.02**2).
     """
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, order: int = 2, rank: int = 2, **quantum_options):
+    def __init__(self, num_embeddings: int, embedding_dim: int, order: int = 2, rank: int = 2):
         super().__init__()
         if order < 1 or rank < 1:
             raise ValueError(f"KetEmbedding needs order >= 1 and rank >= 1, got order={order}, rank={rank}")

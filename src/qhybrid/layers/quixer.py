@@ -15,19 +15,19 @@ The success (postselection) probability of the block-encoded P(M_t) applied to |
 `.success_probability` (a hardware run would need about 1/p repetitions per kept sample).
 Quantum: the token PQC, b, c and the read-out circuit. Classical: the angle map and output map.
 Like the paper, one mixer spans the whole width (n_heads is not used). Cost: B*T unitaries of
-size 2^n x 2^n per pass, built directly from Kronecker products (token_unitaries); statevector
-backend only.
+size 2^n x 2^n per pass, built directly from Kronecker products (token_unitaries); the read-out
+circuit runs on a backend with exact statevectors (the StateBackend capability).
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from ..backends.statevector import expectations, simulate
-from ..circuits import Circuit, Input
-from ..templates import build_circuit
-from ._quantum import pauli_observables, quantum_parameter
+from ..backends import bit, require_state
+from ..circuit import Circuit, Input, build_circuit, pauli_observables, ring
+from ..circuit.gates import complex_of
 from .attention import _Attention
+from .runner import CircuitRunner, quantum_parameter
 
 
 def token_circuit(n_qubits: int, n_layers: int) -> Circuit:
@@ -38,29 +38,28 @@ def token_circuit(n_qubits: int, n_layers: int) -> Circuit:
         for i in range(n_qubits):
             c.ry(i, Input(k)); c.rz(i, Input(k + 1))
             k += 2
-        if n_qubits > 1:
-            for i in range(n_qubits if n_qubits > 2 else 1):
-                c.cnot(i, (i + 1) % n_qubits)
+        for ctrl, tgt in ring(n_qubits):
+            c.cnot(ctrl, tgt)
     return c
 
 
 def circuit_unitaries(circuit: Circuit, angles: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     """Unitaries of an input-dependent circuit: angles (N, n_inputs) -> (N, D, D)."""
     N, D = angles.shape[0], 2 ** circuit.n_qubits
-    dtype = torch.complex128 if angles.dtype == torch.float64 else torch.complex64
+    dtype = complex_of(angles.dtype)
     eye = torch.eye(D, dtype=dtype, device=angles.device)
-    rows = simulate(circuit, angles.repeat_interleave(D, 0), weights, psi0=eye.repeat(N, 1))   # (N*D, D)
+    sim = require_state("statevector", "circuit_unitaries")
+    rows = sim.evolve(circuit, angles.repeat_interleave(D, 0), weights, eye.repeat(N, 1))   # (N*D, D)
     return rows.view(N, D, D).transpose(1, 2)                      # row k of rows = U e_k -> column k
 
 
 def _ring_rows(n_qubits: int) -> torch.Tensor:
     """Row order r with (P K)[y] = K[r[y]] for P = the token circuit's CNOT ring on basis states."""
     D = 2 ** n_qubits
-    pairs = [(i, (i + 1) % n_qubits) for i in range(n_qubits if n_qubits > 2 else 1)] if n_qubits > 1 else []
     image = []
     for x in range(D):
-        for ctrl, tgt in pairs:                                    # wire w is bit n-1-w (wire 0 = MSB)
-            if x >> (n_qubits - 1 - ctrl) & 1:
+        for ctrl, tgt in ring(n_qubits):
+            if bit(x, ctrl, n_qubits):
                 x ^= 1 << (n_qubits - 1 - tgt)
         image.append(x)
     rows = torch.empty(D, dtype=torch.long)
@@ -125,11 +124,11 @@ class QuixerAttention(_Attention):
 
     def __init__(self, d_model, n_heads, dropout=0.0, causal=True, n_qubits=4, n_layers=2,
                  ansatz="strongly_entangling", encoding="angle_y", backend="statevector", shots=None,
-                 qsvt_degree=2, context=256, **_):
+                 qsvt_degree=2, context=256):
         super().__init__(d_model, n_heads, dropout, causal)
-        if backend != "statevector" or shots is not None:
-            raise ValueError("quixer attention is simulated exactly (it needs the token unitaries); "
-                             "use backend='statevector' and shots=None")
+        require_state(backend, "quixer attention (token unitaries and their LCU)")
+        if shots is not None:
+            raise ValueError("quixer attention is simulated exactly (it needs the token unitaries); use shots=None")
         if qsvt_degree < 1:
             raise ValueError(f"qsvt_degree must be >= 1, got {qsvt_degree}")
         self.context = context
@@ -137,9 +136,9 @@ class QuixerAttention(_Attention):
         self.angles = nn.Linear(d_model, self.token_pqc.n_inputs)
         self.lcu = quantum_parameter(torch.randn(context, 2) * 0.1 + torch.tensor([1.0, 0.0]))   # b = 1 + small noise
         self.poly = quantum_parameter(torch.randn(qsvt_degree + 1, 2) * 0.1 + torch.tensor([1.0, 0.0]))
-        self.readout = build_circuit(n_qubits, n_layers, "none", ansatz, pauli_observables(n_qubits, "xyz"))
-        self.readout_weights = quantum_parameter(torch.empty(self.readout.n_weights).uniform_(-0.3, 0.3))
-        self.proj = nn.Linear(self.readout.n_obs, d_model)
+        self.readout = CircuitRunner(build_circuit(n_qubits, n_layers, "none", ansatz,
+                                                   pauli_observables(n_qubits, "xyz")), backend, init_range=0.3)
+        self.proj = nn.Linear(self.readout.circuit.n_obs, d_model)
         self.success_probability: float | None = None
 
     def forward(self, x, key_mask=None):
@@ -157,7 +156,9 @@ class QuixerAttention(_Attention):
             w = w.tril() if self.causal else w
             self._keep((w / w.sum(-1, keepdim=True))[None, None].expand(B, 1, T, T))
         self.success_probability = float(p.detach().mean())
-        psi = simulate(self.readout, a.new_zeros(B * T, 0), self.readout_weights.to(a.dtype),
-                       psi0=psi.reshape(B * T, -1))
-        y = expectations(self.readout, psi).view(B, T, -1)                        # (B, T, 3n)
+        y = self.readout.from_states(psi.reshape(B * T, -1)).view(B, T, -1)       # (B, T, 3n)
         return self.dropout(self.proj(y))
+
+    def step_metrics(self) -> dict:
+        """Per-step metrics the trainer records: the batch-mean postselection probability of the last forward."""
+        return {} if self.success_probability is None else {"quixer_success_probability": self.success_probability}
