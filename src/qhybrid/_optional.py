@@ -7,6 +7,8 @@ EXTRAS = {
     "pennylane": "pennylane", "pennylane_lightning": "pennylane",
     "qiskit": "qiskit", "qiskit_aer": "qiskit", "qiskit_ibm_runtime": "qiskit",
     "qiskit_machine_learning": "bench", "ray": "ray",
+    "transformers": "hf", "peft": "hf", "safetensors": "hf", "tokenizers": "hf",
+    "codecarbon": "energy", "ipywidgets": "notebooks",
 }
 
 
