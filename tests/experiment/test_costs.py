@@ -1,0 +1,45 @@
+"""What a run cost: the meter against independent clocks, the stated energy estimate, CodeCarbon offline."""
+import time
+
+import pytest
+
+from qhybrid.costs import ESTIMATE_W_PER_CORE, GRID_KG_PER_KWH, RunMeter, add_costs
+
+
+def busy(seconds: float) -> int:
+    end, n = time.process_time() + seconds, 0
+    while time.process_time() < end:
+        n += 1
+    return n
+
+
+def test_meter_measures_cpu_and_wall_and_states_its_estimate():
+    m = RunMeter("cpu", "estimate")
+    t0 = time.perf_counter()
+    m.start(); busy(0.3); time.sleep(0.2); part = m.stop()
+    wall = time.perf_counter() - t0
+    assert 0.28 <= part["cpu_s"] <= wall and 0.48 <= part["wall_s"] <= wall        # sleeping uses no CPU
+    assert part["energy_kwh"] == pytest.approx(part["cpu_s"] * ESTIMATE_W_PER_CORE / 3.6e6)
+    assert part["co2_kg"] == pytest.approx(part["energy_kwh"] * GRID_KG_PER_KWH)
+    assert "assumed" in part["energy_method"] and part["device"] == "cpu" and part["peak_memory_bytes"] > 2**20
+
+
+def test_sessions_add_up_and_off_records_no_energy():
+    a = {"wall_s": 1.0, "cpu_s": 2.0, "energy_kwh": 1e-6, "co2_kg": 2e-7, "peak_memory_bytes": 5, "energy_method": "x"}
+    b = {"wall_s": 0.5, "cpu_s": 1.0, "energy_kwh": 3e-6, "co2_kg": 1e-7, "peak_memory_bytes": 3, "energy_method": "x"}
+    s = add_costs(a, b)
+    assert s["wall_s"] == 1.5 and s["cpu_s"] == 3.0 and s["peak_memory_bytes"] == 5
+    assert s["energy_kwh"] == pytest.approx(4e-6) and s["co2_kg"] == pytest.approx(3e-7)
+    m = RunMeter("cpu", "off"); m.start()
+    off = m.stop()
+    assert off["energy_kwh"] is None and add_costs(a, off)["energy_kwh"] is None
+    with pytest.raises(ValueError, match="train.energy must be one of estimate, codecarbon, off"):
+        RunMeter("cpu", "rapl")
+
+
+@pytest.mark.slow
+def test_codecarbon_offline_measures_a_session():
+    pytest.importorskip("codecarbon")
+    m = RunMeter("cpu", "codecarbon")
+    m.start(); busy(0.5); part = m.stop()
+    assert part["energy_kwh"] > 0 and part["co2_kg"] > 0 and part["energy_method"].startswith("codecarbon")
