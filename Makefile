@@ -4,6 +4,11 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.qhybrid-installed
 export QHYBRID_DATA ?= $(abspath ../shared/data)
+# torch comes first, from the default index unless TORCH_INDEX names another, e.g.
+#   make setup TORCH_INDEX=https://download.pytorch.org/whl/cpu      (Linux/Windows laptop: no multi-GB CUDA build)
+#   make setup TORCH_INDEX=https://download.pytorch.org/whl/cu128    (a machine with an NVIDIA GPU)
+TORCH       ?= torch==2.13.0
+TORCH_INDEX ?=
 
 .PHONY: setup run test test-fast lab bench lint lock clean
 
@@ -12,7 +17,7 @@ setup: $(STAMP)
 # Re-installs only when the lock or the package metadata changed (a second call is instant).
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check torch==2.13.0
+	$(PY) -m pip install -q --disable-pip-version-check $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) $(TORCH)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.lock
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)

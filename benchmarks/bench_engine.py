@@ -60,13 +60,17 @@ def load() -> dict:
 
 
 def make_step(fn, x, params):
-    """One training-like step: forward, loss = output.sum(), backward (input + weight gradients)."""
+    """One training-like step: forward, loss = output.sum(), backward (input + weight gradients); on a GPU
+    the step waits for the device, so timings are of finished work."""
+    sync = torch.cuda.synchronize if x.device.type == "cuda" else (lambda: None)
+
     def step(xb=x):
         xb.grad = None
         for p in params:
             p.grad = None
         y = fn(xb)
         y.sum().backward()
+        sync()
         return y
     return step
 
@@ -140,8 +144,8 @@ def estimator_layer(circuit, w: torch.Tensor):
 def bench_point(n: int, N: int, args, extras: dict) -> dict:
     gen = torch.Generator().manual_seed(1000 * n + N)
     circuit = qhybrid.build_circuit(n, 2, "angle_y", "strongly_entangling")
-    x = (torch.rand(N, n, generator=gen) * torch.pi).requires_grad_(True)
-    w = torch.nn.Parameter(torch.rand(circuit.n_weights, generator=gen) * 2 * torch.pi)
+    x = (torch.rand(N, n, generator=gen) * torch.pi).to(args.device).requires_grad_(True)
+    w = torch.nn.Parameter((torch.rand(circuit.n_weights, generator=gen) * 2 * torch.pi).to(args.device))
     x64 = x.detach().double().requires_grad_(True)
     w64 = torch.nn.Parameter(w.detach().double())
     row = {"n": n, "N": N, "load_before": load()}
@@ -205,13 +209,20 @@ def main(argv=None) -> int:
     p.add_argument("--cap", type=float, default=None, help="seconds allowed per point and simulator "
                                                            "(default 60, quick 3)")
     p.add_argument("--json", type=Path, default=Path(__file__).parent / "results" / "bench_engine.json")
+    p.add_argument("--device", default="cpu", help="where qhybrid runs (cpu, cuda, cuda:N); the other "
+                                                  "simulators run on the CPU and are skipped off it")
     args = p.parse_args(argv)
+    args.device = torch.device(args.device)
+    if args.device.type == "cuda" and not torch.cuda.is_available():
+        print("error: --device cuda, but torch sees no CUDA device on this machine", file=sys.stderr)
+        return 2
     args.repeats, args.cap = args.repeats or (7 if args.quick else 15), args.cap or (3.0 if args.quick else 60.0)
     torch.set_num_threads(2)
     torch.manual_seed(0)
 
-    extras = {"pennylane": have("pennylane"), "lightning": have("pennylane_lightning"),
-              "qiskit_ml": have("qiskit_machine_learning")}
+    on_cpu = args.device.type == "cpu"
+    extras = {"pennylane": on_cpu and have("pennylane"), "lightning": on_cpu and have("pennylane_lightning"),
+              "qiskit_ml": on_cpu and have("qiskit_machine_learning")}
     for name, ok in extras.items():
         if not ok:
             print(f"note: {name} is not installed; its column is skipped (pip install 'qhybrid[all]')")
@@ -225,13 +236,14 @@ def main(argv=None) -> int:
             print(f"  n={n:2d} N={N:4d}: {time.perf_counter() - t:5.1f} s", file=sys.stderr, flush=True)
 
     print(f"\nforward + backward (input and weight gradients), median ms, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads, {os.cpu_count()} CPUs\n")
+          f"{torch.get_num_threads()} threads, {os.cpu_count()} CPUs, device {args.device}\n")
     print(table(rows))
     busy = max(r["load_before"].get("cpu_pressure_avg10", 0) for r in rows)
     if busy > 10:
         print(f"\nnote: the machine was busy during this run (CPU pressure up to {busy:.0f}%); "
               f"absolute times are inflated, compare the ratios")
     meta = {"command": " ".join([Path(sys.argv[0]).name] + (argv if argv is not None else sys.argv[1:])),
+            "device": str(args.device), "gpu": torch.cuda.get_device_name(args.device) if not on_cpu else None,
             "quick": args.quick, "repeats": args.repeats, "cap_s": args.cap, "torch": torch.__version__,
             "threads": torch.get_num_threads(), "cpus": os.cpu_count(), "machine": platform.platform(),
             "processor": platform.processor(), "python": platform.python_version(),

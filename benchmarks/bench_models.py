@@ -56,14 +56,20 @@ def main():
     ap.add_argument("--quick", action="store_true", help="n_qubits 4 only, 5 repeats")
     ap.add_argument("--repeats", type=int, default=None, help="timed steps per model (default 15, quick 5)")
     ap.add_argument("--json", default="benchmarks/results/bench_models.json", help="where to write results")
+    ap.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     args = ap.parse_args()
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("error: --device cuda, but torch sees no CUDA device on this machine")
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     torch.set_num_threads(2)
     repeats = args.repeats or (5 if args.quick else 15)
     qubits = [4] if args.quick else [4, 6]
     torch.manual_seed(0)
-    idx = torch.randint(0, 65, (32, 65))                       # batch 32, context 64 (+1 for targets)
+    idx = torch.randint(0, 65, (32, 65)).to(device)            # batch 32, context 64 (+1 for targets)
     rows = []
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {repeats} timed steps per model\n")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {repeats} timed steps per model, "
+          f"device {device}\n")
     print("| part | kind | qubits | params (quantum) | twin params | step ms | twin ms | ratio | saved MB | twin MB |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for n in qubits:
@@ -73,7 +79,7 @@ def main():
             cfg = ModelConfig(vocab_size=65, context=64, d_model=32, n_heads=4, n_blocks=2,
                               quantum=dict(n_qubits=n, n_layers=2), **{part: kind})
             torch.manual_seed(0)
-            models = {"q": TinyLM(cfg), "c": TinyLM(classical_twin(cfg))}
+            models = {"q": TinyLM(cfg).to(device), "c": TinyLM(classical_twin(cfg)).to(device)}
             steps = {k: step_fn(m, idx) for k, m in models.items()}
             times = {"q": [], "c": []}
             for k in steps:                                    # warm-up
@@ -82,6 +88,7 @@ def main():
                 for k in steps:
                     t0 = time.perf_counter()
                     steps[k]()
+                    sync()
                     times[k].append(time.perf_counter() - t0)
             med = {k: statistics.median(v) * 1e3 for k, v in times.items()}
             mem = {k: saved_bytes(m, idx) / 2**20 for k, m in models.items()}
@@ -94,7 +101,8 @@ def main():
                   f"{pc['total']} | {med['q']:.1f} | {med['c']:.1f} | {row['ratio']:.2f} | "
                   f"{mem['q']:.0f} | {mem['c']:.0f} |", flush=True)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps({"torch": torch.__version__, "repeats": repeats, "rows": rows}, indent=1))
+    Path(args.json).write_text(json.dumps({"torch": torch.__version__, "repeats": repeats, "device": str(device),
+                                           "rows": rows}, indent=1))
     print(f"\nwrote {args.json}")
 
 

@@ -179,7 +179,7 @@ class _Backbone(nn.Module):
         B, T = idx.shape
         if T > self.config.context:
             raise ValueError(f"sequence length {T} exceeds model.context = {self.config.context}")
-        if idx.min() < 0 or idx.max() >= self.config.vocab_size:
+        if not idx.is_meta and (idx.min() < 0 or idx.max() >= self.config.vocab_size):
             raise ValueError(f"token ids must be in [0, {self.config.vocab_size}), got range "
                              f"[{int(idx.min())}, {int(idx.max())}]")
         x = self.tok_emb(idx)
