@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from ..validation import did_you_mean
 from .angles import Angle, Input, InputProduct, Weight
-from .draw import draw
+from .draw import draw, draw_mpl
 from .export import qiskit_observables, to_pennylane, to_qasm3, to_qiskit
 from .gates import GATES
 
@@ -309,7 +309,12 @@ class Circuit:
     def to_qasm3(self) -> str:
         return to_qasm3(self)
 
-    def draw(self) -> str:
+    def draw(self, style: str = "text"):
+        """style "text": a string, one row per wire; "mpl": a matplotlib Figure (in Jupyter it shows itself)."""
+        if style == "mpl":
+            return draw_mpl(self)
+        if style != "text":
+            raise ValueError(f"draw style must be 'text' or 'mpl', got {style!r}")
         return draw(self)
 
     def __repr__(self):
