@@ -1,0 +1,67 @@
+"""Helpers the notebooks share (public API; nothing here is needed outside Jupyter).
+
+    OUT = runs_dir("00_quickstart")          runs/notebooks/<name> at the repository root (else under the cwd)
+    trainer, summary = train_run(cfg)        re-runnable: a finished run of the same config is reused, a run
+                                             of another config in the notebook's own folder is replaced
+    show_table(rows)                         a list of dicts as a Markdown table
+    check("label", ok)                       an exercise check: ✅ or ❌ (never raises, never shows the answer)
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import yaml
+
+from .config import RunConfig, to_dict
+from .train import Trainer
+
+
+def runs_dir(name: str, fresh: bool = False) -> Path:
+    """runs/notebooks/<name> at the repository root (git-ignored), created if missing; outside the repository,
+    under the working directory. fresh=True empties it first."""
+    here = Path.cwd().resolve()
+    root = next((p for p in (here, *here.parents) if (p / "pyproject.toml").exists()), here)
+    path = root / "runs" / "notebooks" / name
+    if fresh:
+        shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def train_run(cfg: RunConfig, corpus=None) -> tuple[Trainer, dict]:
+    """Train cfg, safely re-runnable from a notebook cell: (trainer with the trained model, summary).
+
+    A finished run whose saved config equals cfg is loaded, not retrained (its summary is returned);
+    anything else in cfg.run_dir (another config, or an unfinished run) is the notebook's own earlier
+    attempt and is replaced by a fresh run."""
+    d = cfg.run_dir
+    trainer = Trainer(cfg, corpus)
+    saved, summary = d / "config.yaml", d / "summary.json"
+    if saved.exists() and summary.exists() and yaml.safe_load(saved.read_text()) == to_dict(cfg):
+        trainer.load_checkpoint()
+        return trainer, json.loads(summary.read_text())
+    shutil.rmtree(d, ignore_errors=True)
+    return trainer, trainer.fit()
+
+
+def show_table(rows: list[dict], floats: int = 2) -> None:
+    """Display a list of dicts as a Markdown table (plain text outside IPython)."""
+    def fmt(v):
+        return f"{v:,.{floats}f}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v)
+    head = list(rows[0])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(fmt(r[k]) for k in head) + " |" for r in rows]
+    try:
+        from IPython.display import Markdown, display
+    except ImportError:
+        print("\n".join(lines))
+        return
+    display(Markdown("\n".join(lines)))
+
+
+def check(label: str, ok: bool) -> bool:
+    """Print whether an exercise is solved; the hints are in the notebook, the answers in solutions/."""
+    print(("✅ " if ok else "❌ not yet: ") + label)
+    return bool(ok)
