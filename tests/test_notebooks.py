@@ -120,10 +120,18 @@ def kernel_python(tmp_path_factory):
     return exe
 
 
+def _check_lines(nb) -> list[str]:
+    """The ✅ / ❌ lines the exercise checks printed."""
+    return [line for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.get("name") == "stdout"
+            for line in o["text"].splitlines() if line.startswith(("✅", "❌"))]
+
+
 @pytest.mark.slow
 @pytest.mark.notebooks
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_id)
-def test_notebook_runs_in_fast_mode(path, tmp_path, monkeypatch, kernel_python):
+def test_notebook_runs_twice_in_one_kernel_in_fast_mode(path, tmp_path, monkeypatch, kernel_python):
+    """Top to bottom, then top to bottom again in the same kernel (a teacher re-running cells): no error either
+    time; in the workshop, every exercise check fails on the placeholders and passes on the solutions."""
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
@@ -132,11 +140,24 @@ def test_notebook_runs_in_fast_mode(path, tmp_path, monkeypatch, kernel_python):
     client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
                             resources={"metadata": {"path": str(tmp_path)}})
     t0 = time.perf_counter()
-    try:
-        client.execute()
-    except CellExecutionError as e:                          # the message holds the failing cell and traceback
-        pytest.fail(f"{_id(path)} failed in FAST mode:\n{e}", pytrace=False)
+    checks = []
+    with client.setup_kernel():
+        for round_ in (1, 2):
+            try:
+                for i, cell in enumerate(nb.cells):
+                    client.execute_cell(cell, i)
+            except CellExecutionError as e:                  # the message holds the failing cell and traceback
+                pytest.fail(f"{_id(path)} failed in FAST mode (run {round_}):\n{e}", pytrace=False)
+            errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+            assert not errors, f"run {round_}"
+            checks.append(_check_lines(nb))
     elapsed = time.perf_counter() - t0
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-    assert not errors
-    print(f"{_id(path)}: {elapsed:.1f} s in FAST mode")
+    if WORKSHOP in path.parents:
+        n_ex = len(_exercise_cells(nb))
+        for lines in checks:
+            assert len(lines) == n_ex, f"{_id(path)}: {n_ex} exercises but check lines {lines}"
+            if "solutions" in path.parts:
+                assert all(x.startswith("✅") for x in lines), f"a solution fails its check: {lines}"
+            else:
+                assert all(x.startswith("❌") for x in lines), f"a placeholder passes its check: {lines}"
+    print(f"{_id(path)}: {elapsed:.1f} s for two runs in FAST mode")

@@ -3,6 +3,8 @@
     OUT = runs_dir("00_quickstart")          runs/notebooks/<name> at the repository root (else under the cwd)
     trainer, summary = train_run(cfg)        re-runnable: a finished run of the same config is reused, a run
                                              of another config in the notebook's own folder is replaced
+    trainer = fresh_trainer(cfg)             a Trainer that will train from scratch (the cell's earlier run of
+                                             cfg removed), for cells that hook into training
     show_table(rows)                         a list of dicts as a Markdown table
     check("label", ok)                       an exercise check: ✅ or ❌ (never raises, never shows the answer)
 """
@@ -44,6 +46,12 @@ def train_run(cfg: RunConfig, corpus=None) -> tuple[Trainer, dict]:
         return trainer, json.loads(summary.read_text())
     shutil.rmtree(d, ignore_errors=True)
     return trainer, trainer.fit()
+
+
+def fresh_trainer(cfg: RunConfig, corpus=None) -> Trainer:
+    """A Trainer for cfg that trains from step 0: the notebook's own earlier run in cfg.run_dir is removed."""
+    shutil.rmtree(cfg.run_dir, ignore_errors=True)
+    return Trainer(cfg, corpus)
 
 
 def show_table(rows: list[dict], floats: int = 2) -> None:
