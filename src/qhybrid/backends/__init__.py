@@ -3,6 +3,7 @@
     get_backend("statevector" | "density[:...]" | "pennylane:<dev>" | "aer[:fake_<dev>]" | "ibm:<dev>")
     Backend, StateBackend       the contract (base.py): expval, and optionally exact states
     LazyBackend                 a backend built on its first use (models share one per run)
+    usage_of(b), restore_usage(b, state)   jobs run and QPU seconds used, saved and restored across a resume
     require_state(backend)      the StateBackend capability, or a clear error
     run(circuit, x, w), state(circuit, x, w)   what Circuit.run / Circuit.state call
     estimate_cost(circuit, backend, n_circuits, shots)   QPU time of one circuit (Qiskit extra)
@@ -24,6 +25,8 @@ from .registry import (
     check_options,
     get_backend,
     require_state,
+    restore_usage,
+    usage_of,
 )
 from .statevector import StatevectorBackend
 
@@ -49,4 +52,4 @@ register_engine(run, state)
 __all__ = ["Backend", "StateBackend", "StatevectorBackend", "LazyBackend", "available_backends", "backend_class",
            "backend_forms", "backend_options", "check_options", "get_backend", "require_state", "run", "state",
            "estimate_cost", "bit", "pauli_flip_phase", "check_shots", "circuit_key", "prepare", "sample_estimates",
-           "BudgetExceededError", "QPUJobError"]
+           "BudgetExceededError", "QPUJobError", "usage_of", "restore_usage"]
