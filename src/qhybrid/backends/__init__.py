@@ -7,6 +7,7 @@
     require_state(backend)      the StateBackend capability, or a clear error
     run(circuit, x, w), state(circuit, x, w)   what Circuit.run / Circuit.state call
     estimate_cost(circuit, backend, n_circuits, shots)   QPU time of one circuit (Qiskit extra)
+    check_memory(n, N, ..., need=bytes)   refuse, before allocating, what cannot fit (statevector/memory.py)
     BudgetExceededError, QPUJobError   hardware errors
 
 Importing this package registers the engine behind Circuit.run / Circuit.state with the IR.
@@ -28,7 +29,7 @@ from .registry import (
     restore_usage,
     usage_of,
 )
-from .statevector import StatevectorBackend
+from .statevector import StatevectorBackend, check_memory
 
 
 def run(circuit, inputs=None, weights=None, backend="statevector", shots=None, generator=None):
@@ -52,4 +53,4 @@ register_engine(run, state)
 __all__ = ["Backend", "StateBackend", "StatevectorBackend", "LazyBackend", "available_backends", "backend_class",
            "backend_forms", "backend_options", "check_options", "get_backend", "require_state", "run", "state",
            "estimate_cost", "bit", "pauli_flip_phase", "check_shots", "circuit_key", "prepare", "sample_estimates",
-           "BudgetExceededError", "QPUJobError", "usage_of", "restore_usage"]
+           "BudgetExceededError", "QPUJobError", "usage_of", "restore_usage", "check_memory"]

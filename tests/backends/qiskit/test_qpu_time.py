@@ -52,3 +52,10 @@ def test_cli_estimates_a_config_for_ibm_hardware_offline(tmp_path, capsys, monke
     assert "training_step  jobs 2, circuits 170" in capsys.readouterr().out   # 10 * (1 + 2 * (2 + 6))
     assert main(["circuit", "--backend", "ibm:ibm_nowhere", str(path)]) == 2
     assert "no snapshot" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("shots", [0, -5, 2.5, True])
+def test_zero_or_bad_shots_are_refused(shots):
+    c = qhybrid.build_circuit(2, 1, "angle_y", "basic_entangler")
+    with pytest.raises(ValueError, match="shots must be a positive integer"):
+        estimate_cost(c, "ibm:fake_manila", 4, shots=shots)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 
+from ..base import check_shots
 from ..registry import backend_forms, get_backend
 from .account import account_configured, open_service, redact
 from .devices import compile_for, fake_backend
@@ -97,7 +98,7 @@ def estimate_cost(circuit, backend_name: str, n_circuits: int, shots: int | None
     require_int = isinstance(n_circuits, int) and n_circuits >= 1
     if not require_int:
         raise ValueError(f"n_circuits must be a positive integer, got {n_circuits!r}")
-    shots = 1024 if shots is None else shots
+    shots = check_shots(shots, 1024)
     if device is None:
         device, note = resolve_device(backend_name)
     else:
