@@ -130,6 +130,11 @@ def lcu_qsvt_states(U: torch.Tensor, b: torch.Tensor, c: torch.Tensor, causal: b
 class QuixerAttention(_Attention):
     """Causal Quixer token mixer (see module docstring); a drop-in for CausalSelfAttention."""
 
+    not_on_hardware = ("its token unitaries, their LCU and the QSVT polynomial are simulated exactly as matrices "
+                       "(a hardware version would need block encodings with ancillas and postselection, about "
+                       "1/p repetitions per kept sample at success probability p); the read-out circuit acts on "
+                       "those simulated states, so no part of it runs as a circuit on a QPU")
+
     def __init__(self, d_model, n_heads, dropout=0.0, causal=True, n_qubits=4, n_layers=2,
                  ansatz="strongly_entangling", encoding="angle_y", backend="statevector", shots=None,
                  qsvt_degree=2, context=256):
