@@ -129,7 +129,7 @@ def _secs(v) -> str:
 
 
 def _print_cost_single(c: dict) -> None:
-    print(f"== cost on {c['backend']} ({c['note']})")
+    print(f"== cost on {c['backend']} ({c['note']}), one circuit")
     print(f"   {c['shots']} shots; transpiled depth {c['transpiled_depth']}, 2-qubit gates {c['two_qubit_gates']}, "
           f"circuit {c['circuit_seconds'] * 1e6:.2f} us; {c['shift_terms_per_sample']} shifted circuits per sample")
     for part in ("forward", "training_step"):
@@ -137,22 +137,33 @@ def _print_cost_single(c: dict) -> None:
         print(f"   {part:<14} jobs {p['jobs']}, circuits {p['circuits']:,}, shots {p['total_shots']:,}, "
               f"QPU {_secs(p['qpu_seconds'])}")
     print(f"   model: {c['model']}")
+    print("   (a model runs one such job per circuit per pass; `qhybrid circuit --backend B CONFIG` sums them)")
 
 
 def _print_plan(p: dict) -> None:
     print(f"== cost on {p['backend']} ({p['note']}), {p['shots']} shots per circuit")
-    print(f"   {'circuit':<28} {'calls':>5} {'circuits/fwd':>12} {'depth':>6} {'2q':>4} {'QPU/fwd':>10} "
-          f"{'QPU/step':>10}")
+    if p.get("dry_batch"):
+        print(f"   sized on {p['dry_batch']}")
+    if p["circuits"]:
+        print(f"   {'circuit':<36} {'calls':>5} {'circuits/fwd':>12} {'depth':>6} {'2q':>4} {'QPU/fwd':>10} "
+              f"{'QPU/step':>10}")
     for r in p["circuits"]:
-        print(f"   {r['name']:<28} {r['calls']:>5} {r['forward']['circuits']:>12,} {r['transpiled_depth']:>6} "
+        print(f"   {r['name']:<36} {r['calls']:>5} {r['forward']['circuits']:>12,} {r['transpiled_depth']:>6} "
               f"{r['two_qubit_gates']:>4} {_secs(r['forward']['qpu_seconds']):>10} "
               f"{_secs(r['training_step']['qpu_seconds']):>10}")
-    if p["circuits"]:
-        print(f"   model: {p['circuits'][0]['model']}")
-    print(f"   per forward pass: {_secs(p['forward_qpu_seconds'])}; per training step: {_secs(p['step_qpu_seconds'])} "
-          f"({p['jobs_per_step']} jobs)")
+        if r.get("why"):
+            print(f"      ({r['why']})")
+    for r in p.get("not_on_hardware", []):
+        print(f"   {r['name']} ({r['layer']}): NOT estimated, cannot run on hardware: {r['why']}")
+    if not p["circuits"]:
+        print("   no part of this model runs as a circuit on a backend: nothing to estimate")
+        return
+    print(f"   model: {p['circuits'][0]['model']}")
+    print(f"   per forward pass: {_secs(p['forward_qpu_seconds'])} ({p.get('jobs_per_forward', '?')} jobs: one per "
+          f"circuit call); per training step: {_secs(p['step_qpu_seconds'])} ({p['jobs_per_step']} jobs)")
+    partial = "" if p.get("complete", True) else " (ONLY the circuits above; the parts not estimated are extra)"
     print(f"   whole run: {p['steps']} steps + {p['eval_forwards']} evaluation forwards = "
-          f"{_secs(p['total_qpu_seconds'])} of QPU time")
+          f"{_secs(p['total_qpu_seconds'])} of QPU time{partial}")
     limit, total = p["max_qpu_seconds"], p["total_qpu_seconds"]
     hardware = p["backend"].startswith("ibm:")
     if total is None:

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .backends import LazyBackend, backend_options, check_options
+from .backends import LazyBackend, backend_options, check_options, restore_usage, usage_of
 from .layers import ATTENTIONS, EMBEDDINGS, FFNS, is_quantum
 from .validation import check_choice, dataclass_from_dict
 
@@ -174,6 +174,39 @@ class _Backbone(nn.Module):
                 for k, v in m.step_metrics().items():
                     sums.setdefault(k, []).append(v)
         return {k: sum(v) / len(v) for k, v in sums.items()}
+
+    def _backends(self) -> list:
+        """The distinct backend objects the model's circuits run on (one shared LazyBackend by construction)."""
+        out = {}
+        for m in self.modules():
+            b = getattr(m, "backend", None)
+            if b is not None and not isinstance(b, str) and hasattr(b, "expval"):
+                out.setdefault(id(b), b)
+        return list(out.values())
+
+    def backend_usage(self) -> dict:
+        """What the model's backend has used: {"backend", "jobs", "qpu_seconds"} for job-based backends (aer, ibm;
+        qpu_seconds None without a QPU), {} when nothing submits jobs. Save it in checkpoints and summaries."""
+        found = [(b, u) for b in self._backends() if (u := usage_of(b))]
+        if not found:
+            return {}
+        if len(found) > 1:
+            raise ValueError(f"the model's circuits run on {len(found)} job-based backends; usage is kept for one")
+        b, u = found[0]
+        return {"backend": getattr(b, "name", type(b).__name__), **u}
+
+    def restore_backend_usage(self, state: dict) -> None:
+        """Continue from a saved backend_usage() (call on resume, before the first step): the QPU budget
+        (max_qpu_seconds) then counts what the run already used. Nothing to do for {} or exact simulators."""
+        if not state:
+            return
+        usage = {k: v for k, v in state.items() if k != "backend"}
+        for b in self._backends():
+            if usage_of(b):
+                name = getattr(b, "name", None)
+                if state.get("backend") not in (None, name):
+                    raise ValueError(f"saved usage is of backend {state['backend']!r}, the model runs on {name!r}")
+                restore_usage(b, usage)
 
     def features(self, idx, key_mask=None):                   # (B, T) ids -> (B, T, C)
         B, T = idx.shape

@@ -94,3 +94,14 @@ def test_direct_token_unitaries_match_the_simulated_circuit(n, layers):
 def test_direct_token_unitaries_gradcheck():
     a = torch.randn(2, 12, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda x: torch.view_as_real(token_unitaries(x, 3, 2)), (a,))
+
+
+def test_memory_is_estimated_before_building_unitaries(monkeypatch):
+    """14 qubits: one token unitary alone is 4 GiB; refuse with the estimate instead of allocating."""
+    import qhybrid.backends.statevector.memory as memory
+    monkeypatch.setattr(memory, "available_bytes", lambda device: 2 ** 30)
+    layer = QuixerAttention(8, 1, n_qubits=14, n_layers=1, context=4)
+    with pytest.raises(ValueError, match=r"quixer.*14 qubits needs about \d+.*GiB.*fewer qubits"):
+        layer(torch.randn(1, 2, 8))
+    small = QuixerAttention(8, 1, n_qubits=2, n_layers=1, context=4)
+    assert small(torch.randn(1, 2, 8)).shape == (1, 2, 8)             # small layers still fit

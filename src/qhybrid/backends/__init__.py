@@ -3,9 +3,11 @@
     get_backend("statevector" | "density[:...]" | "pennylane:<dev>" | "aer[:fake_<dev>]" | "ibm:<dev>")
     Backend, StateBackend       the contract (base.py): expval, and optionally exact states
     LazyBackend                 a backend built on its first use (models share one per run)
+    usage_of(b), restore_usage(b, state)   jobs run and QPU seconds used, saved and restored across a resume
     require_state(backend)      the StateBackend capability, or a clear error
     run(circuit, x, w), state(circuit, x, w)   what Circuit.run / Circuit.state call
     estimate_cost(circuit, backend, n_circuits, shots)   QPU time of one circuit (Qiskit extra)
+    check_memory(n, N, ..., need=bytes)   refuse, before allocating, what cannot fit (statevector/memory.py)
     BudgetExceededError, QPUJobError   hardware errors
 
 Importing this package registers the engine behind Circuit.run / Circuit.state with the IR.
@@ -24,8 +26,10 @@ from .registry import (
     check_options,
     get_backend,
     require_state,
+    restore_usage,
+    usage_of,
 )
-from .statevector import StatevectorBackend
+from .statevector import StatevectorBackend, check_memory
 
 
 def run(circuit, inputs=None, weights=None, backend="statevector", shots=None, generator=None):
@@ -49,4 +53,4 @@ register_engine(run, state)
 __all__ = ["Backend", "StateBackend", "StatevectorBackend", "LazyBackend", "available_backends", "backend_class",
            "backend_forms", "backend_options", "check_options", "get_backend", "require_state", "run", "state",
            "estimate_cost", "bit", "pauli_flip_phase", "check_shots", "circuit_key", "prepare", "sample_estimates",
-           "BudgetExceededError", "QPUJobError"]
+           "BudgetExceededError", "QPUJobError", "usage_of", "restore_usage", "check_memory"]

@@ -7,7 +7,7 @@
                                    + expectations(circuit, psi (N, 2**n)) -> (N, n_obs)
 
 Shared: `prepare` (validate and flatten inputs/weights), `circuit_key` (cache key of a circuit's
-structure), `check_shots`, `sample_estimates` (binomial shot noise around exact values), `bit` (the
+structure), `check_shots`, `check_usage`, `sample_estimates` (binomial shot noise around exact values), `bit` (the
 wire-bit rule, wire 0 = most significant) and `pauli_flip_phase` (a Pauli word as one gather + phases).
 """
 from __future__ import annotations
@@ -90,6 +90,16 @@ def check_shots(shots, default: int | None) -> int | None:
         what = "exact" if default is None else "the backend's default"
         raise ValueError(f"shots must be a positive integer or None ({what}), got {shots!r}")
     return shots
+
+
+def check_usage(state: dict) -> dict:
+    """A backend's saved usage {"jobs": int >= 0, "qpu_seconds": float >= 0 or None}, validated."""
+    jobs, qpu = state.get("jobs", 0), state.get("qpu_seconds")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 0:
+        raise ValueError(f"usage 'jobs' must be a non-negative integer, got {jobs!r}")
+    if qpu is not None and (isinstance(qpu, bool) or not isinstance(qpu, (int, float)) or not qpu >= 0):
+        raise ValueError(f"usage 'qpu_seconds' must be a non-negative number or None, got {qpu!r}")
+    return state
 
 
 def sample_estimates(y: torch.Tensor, shots: int, generator: torch.Generator | None,

@@ -9,10 +9,12 @@ Names are `family` or `family:argument` (see docs/backends.md):
     ibm:<device>              IBM Quantum through qiskit-ibm-runtime EstimatorV2 (ibm:fake_x = local testing mode)
 
 Families other than statevector live in their own modules and are imported on first use, so
-`import qhybrid` never imports PennyLane or Qiskit. `get_backend(name, **options)` passes
-options to the family's constructor (e.g. max_qpu_seconds for ibm:); an option the family does not
-take is refused with the ones it does (`check_options`). `require_state` asks for the StateBackend
-capability (exact statevectors) and says clearly which backends have it.
+`import qhybrid` never imports PennyLane or Qiskit. `usage_of` / `restore_usage` read and restore what
+a job-based backend has used (jobs, QPU seconds), so a resumed run keeps its budget.
+`get_backend(name, **options)` passes options to the family's constructor (e.g. max_qpu_seconds for
+ibm:); an option the family does not take is refused with the ones it does (`check_options`).
+`require_state` asks for the StateBackend capability (exact statevectors) and says clearly which
+backends have it.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ import importlib
 import inspect
 
 from ..validation import did_you_mean
-from .base import StateBackend
+from .base import StateBackend, check_usage
 from .statevector import StatevectorBackend
 
 # family -> "module:Class" (lazy, relative to qhybrid.backends) or the class itself
@@ -121,6 +123,21 @@ def require_state(backend, what: str):
     return b
 
 
+def usage_of(backend) -> dict:
+    """What a backend has used: {"jobs", "qpu_seconds"} for job-based backends (aer, ibm), {} for simulators
+    that submit no jobs."""
+    return dict(backend.usage()) if callable(getattr(backend, "usage", None)) else {}
+
+
+def restore_usage(backend, state: dict) -> None:
+    """Continue a backend's usage from a saved usage_of() (a resumed run); simulators ignore it."""
+    if not state:
+        return
+    check_usage(state)
+    if callable(getattr(backend, "restore_usage", None)):
+        backend.restore_usage(state)
+
+
 class LazyBackend:
     """A backend built on its first expval (so building a model to draw it or count its parameters never
     connects to IBM Quantum); every circuit sharing this object shares one instance, cache and budget."""
@@ -131,12 +148,35 @@ class LazyBackend:
             get_backend(name)                            # the registry's clear error, now
         check_options(name, options)
         self.name, self.options, self._backend = name, options, None
+        self._restored: dict | None = None
 
     @property
     def backend(self):
         if self._backend is None:
-            self._backend = get_backend(self.name, **self.options)
+            b = get_backend(self.name, **self.options)
+            if self._restored is not None:
+                restore_usage(b, self._restored)
+            self._backend = b
         return self._backend
+
+    def usage(self) -> dict:
+        """The backend's usage (jobs, QPU seconds); before it is built, what was restored (or nothing used)."""
+        if self._backend is not None:
+            return usage_of(self._backend)
+        if self._restored is not None:
+            return dict(self._restored)
+        cls = backend_class(self.name.partition(":")[0])
+        if not hasattr(cls, "usage"):
+            return {}
+        return {"jobs": 0, "qpu_seconds": 0.0 if getattr(cls, "uses_qpu", False) else None}
+
+    def restore_usage(self, state: dict) -> None:
+        """Restore a saved usage(); kept until the backend is built (a resume never connects early)."""
+        if self._backend is not None:
+            restore_usage(self._backend, state)
+            return
+        check_usage(state)
+        self._restored = dict(state)
 
     def expval(self, circuit, inputs=None, weights=None, shots=None, generator=None):
         return self.backend.expval(circuit, inputs, weights, shots=shots, generator=generator)
@@ -149,4 +189,4 @@ class LazyBackend:
 
 
 __all__ = ["LazyBackend", "available_backends", "backend_forms", "backend_class", "backend_options", "check_options",
-           "get_backend", "require_state"]
+           "get_backend", "require_state", "restore_usage", "usage_of"]

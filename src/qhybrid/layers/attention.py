@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..backends import require_state, sample_estimates
-from ..circuit import build_circuit, pauli_observables
+from ..circuit import Circuit, Input, InputProduct, Weight, build_circuit, pauli_observables
 from .linear import QuantumLinear
 from .runner import CircuitRunner, check_twin_options, quantum_parameter
 
@@ -138,6 +138,47 @@ class QSANNAttention(_Attention):
         return self.dropout(self.proj(self._merge(self.dropout(att) @ v)))
 
 
+_SELF_INVERSE = {"h", "x", "y", "z", "cnot", "cz", "swap"}
+_NEGATED = {"rx", "ry", "rz", "phaseshift", "crx", "cry", "crz", "isingxx", "isingyy", "isingzz"}
+_FIXED_ADJOINT = {"s": -math.pi / 2, "t": -math.pi / 4}           # S^dag, T^dag = RZ(-pi/2), RZ(-pi/4) up to phase
+
+
+def _shifted_negated(p, offset: int):
+    """-p, with its inputs read from columns offset.. (the second state of an overlap test)."""
+    if isinstance(p, float):
+        return -p
+    if isinstance(p, Input):
+        return Input(p.index + offset, -p.scale)
+    if isinstance(p, InputProduct):
+        return InputProduct(p.i + offset, p.j + offset, -p.scale)
+    return Weight(p.index, -p.scale)
+
+
+def overlap_circuit(phi: Circuit) -> Circuit:
+    """The compute-uncompute test of |<phi(a)|phi(b)>|^2 as one circuit: phi(a), then phi(b)^dagger.
+
+    Inputs (a, b): 2 * phi.n_inputs, weights shared. The fidelity is the probability of reading |0...0>; the
+    observable is the all-Z word (one measurement basis, every qubit read), which is what a hardware
+    run would measure. One such circuit runs per (query, key) pair.
+    """
+    n_in = phi.n_inputs
+    c = Circuit(phi.n_qubits, n_inputs=2 * n_in, n_weights=phi.n_weights)
+    for op in phi.ops:
+        c.add(op.name, op.wires, *op.params)
+    for op in reversed(phi.ops):
+        if op.name in _SELF_INVERSE:
+            c.add(op.name, op.wires)
+        elif op.name in _FIXED_ADJOINT:
+            c.add("rz", op.wires, _FIXED_ADJOINT[op.name])
+        elif op.name in _NEGATED:
+            c.add(op.name, op.wires, *(_shifted_negated(p, n_in) for p in op.params))
+        elif op.name == "rot":                                       # Rot(a,b,c)^dag = Rot(-c,-b,-a)
+            c.add("rot", op.wires, *(_shifted_negated(p, n_in) for p in reversed(op.params)))
+        else:
+            raise ValueError(f"no adjoint for gate {op.name!r} in the overlap circuit")
+    return c.observe(" ".join(f"Z{i}" for i in range(phi.n_qubits)))
+
+
 class KernelAttention(_Attention):
     """Quantum-kernel attention: scores are fidelities |<phi(q_i)|phi(k_j)>|^2 of encoded states.
 
@@ -145,8 +186,10 @@ class KernelAttention(_Attention):
     data re-uploading circuit phi (so the trainable part does not cancel in the overlap).
     Weights softmax(beta * F) with a learned inverse temperature beta (init 5). Fidelities
     come from the statevectors (exact); with `shots=k` they are sampled as in a compute-uncompute
-    overlap test, F_hat = Binomial(k, F) / k. Reference: quantum kernels, Havlicek et al. 2019;
-    kernel self-attention, Zhao et al. (QKSAN) 2023. Quantum: the encoding circuit and beta.
+    overlap test, F_hat = Binomial(k, F) / k. On hardware each (query, key) pair would be one
+    compute-uncompute circuit (`overlap_circuit`; planning estimates it); qhybrid itself runs this layer
+    on statevectors only. Reference: quantum kernels, Havlicek et al. 2019; kernel self-attention,
+    Zhao et al. (QKSAN) 2023. Quantum: the encoding circuit and beta.
     Classical: angle maps, values, output projection.
     """
 
@@ -162,6 +205,16 @@ class KernelAttention(_Attention):
         self.v = nn.Linear(d_model, d_model)
         self.proj = nn.Linear(d_model, d_model)
         self.generator: torch.Generator | None = None
+
+    def overlap_circuit(self) -> Circuit:
+        """The circuit one (query, key) fidelity needs on hardware (compute-uncompute, see overlap_circuit)."""
+        return overlap_circuit(self.feature_map.circuit)
+
+    def overlap_pairs(self, B: int, T: int, key_mask=None) -> int:
+        """(query, key) fidelities one forward pass needs: the allowed pairs (causal, key mask) of every head."""
+        mask = allowed_mask(T, self.causal, key_mask, "cpu" if key_mask is None else key_mask.device)
+        per_head = B * T * T if mask is None else int(mask.expand(B, 1, T, T).sum())
+        return self.n_heads * per_head
 
     def _states(self, lin, x):
         B, T, _ = x.shape

@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..backends import bit, require_state
+from ..backends import bit, check_memory, require_state
 from ..circuit import Circuit, Input, build_circuit, pauli_observables, ring
 from ..circuit.gates import complex_of
 from .attention import _Attention
@@ -94,6 +94,14 @@ def token_unitaries(angles: torch.Tensor, n_qubits: int, n_layers: int) -> torch
     return U
 
 
+def quixer_bytes(B: int, T: int, n_qubits: int, n_layers: int, dtype: torch.dtype, grad: bool) -> int:
+    """Memory of one Quixer forward: B*T token unitaries of 2^n x 2^n, their Kronecker factors per layer,
+    the LCU terms and prefix sums (autograd keeps the per-layer products and terms when grad)."""
+    item = 16 if dtype in (torch.float64, torch.complex128) else 8
+    matrices = 4 + (3 * n_layers + 2 if grad else 1)
+    return B * T * 4 ** n_qubits * item * matrices
+
+
 def lcu_qsvt_states(U: torch.Tensor, b: torch.Tensor, c: torch.Tensor, causal: bool,
                     key_mask: torch.Tensor | None = None):
     """U (B, T, D, D), b (T,) complex, c (K+1,) complex -> states (B, T, D) and success prob (B, T)."""
@@ -122,6 +130,11 @@ def lcu_qsvt_states(U: torch.Tensor, b: torch.Tensor, c: torch.Tensor, causal: b
 class QuixerAttention(_Attention):
     """Causal Quixer token mixer (see module docstring); a drop-in for CausalSelfAttention."""
 
+    not_on_hardware = ("its token unitaries, their LCU and the QSVT polynomial are simulated exactly as matrices "
+                       "(a hardware version would need block encodings with ancillas and postselection, about "
+                       "1/p repetitions per kept sample at success probability p); the read-out circuit acts on "
+                       "those simulated states, so no part of it runs as a circuit on a QPU")
+
     def __init__(self, d_model, n_heads, dropout=0.0, causal=True, n_qubits=4, n_layers=2,
                  ansatz="strongly_entangling", encoding="angle_y", backend="statevector", shots=None,
                  qsvt_degree=2, context=256):
@@ -147,7 +160,11 @@ class QuixerAttention(_Attention):
             raise ValueError(f"sequence length {T} exceeds the Quixer context {self.context}")
         a = self.angles(x).reshape(B * T, -1)                                      # (B*T, n_angles)
         n = self.token_pqc.n_qubits
-        U = token_unitaries(a, n, self.token_pqc.n_inputs // (2 * n)).view(B, T, 2 ** n, 2 ** n)
+        layers = self.token_pqc.n_inputs // (2 * n)
+        grad = torch.is_grad_enabled()
+        check_memory(n, B * T, 0, a.dtype, a.device, grad, what="quixer token unitaries",
+                     need=quixer_bytes(B, T, n, layers, a.dtype, grad))
+        U = token_unitaries(a, n, layers).view(B, T, 2 ** n, 2 ** n)
         b = torch.view_as_complex(self.lcu[:T].contiguous()).to(U.dtype)
         c = torch.view_as_complex(self.poly.contiguous()).to(U.dtype)
         psi, p = lcu_qsvt_states(U, b, c, self.causal, key_mask)                   # (B, T, D), (B, T)

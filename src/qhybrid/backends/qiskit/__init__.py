@@ -1,7 +1,8 @@
 """The Qiskit edge of the backends: Aer and IBM Quantum estimators with parameter-shift gradients.
 
     expand.py        the circuit exported with one parameter per angle occurrence
-    param_shift.py   one job per pass, parameter-shift backward; the estimator-backend base class
+    param_shift.py   one job per circuit per pass, parameter-shift backward, job seeds from torch;
+                     the estimator-backend base class
     aer.py, aer_estimator.py    aer[:fake_<device>]
     ibm.py, account.py, jobs.py ibm:<device>, credentials and redaction, budget and retries
     devices.py       fake devices (snapshots), compiling for a device

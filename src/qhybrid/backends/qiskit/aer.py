@@ -4,15 +4,15 @@
     aer:fake_manila   the device's noise model (gate errors, relaxation, readout) and coupling map; each
                       circuit is transpiled for the device once (cached) and parameters are bound per job
 
-One forward pass is ONE estimator job with ONE PUB (circuit, observables (1, n_obs), values (N, 1, K));
-the backward pass is one more job over all parameter-shifted sets (see param_shift.py). The estimator is
+Each circuit's forward pass is ONE estimator job with ONE PUB (circuit, observables (1, n_obs), values
+(N, 1, K)); its backward pass is one more job over all parameter-shifted sets (see param_shift.py). A model
+with several circuits runs one job per circuit per pass. Shot noise is seeded per job from torch's RNG
+(the generator passed to expval, else torch's global one): the same torch seed gives the same shots. The estimator is
 qhybrid's AerEstimator (a faster EstimatorV2; aer_estimator.py). Options: shots (default 1024),
-exact, noise_model (a qiskit_aer NoiseModel for the ideal simulator), seed, optimization_level.
+exact, noise_model (a qiskit_aer NoiseModel for the ideal simulator), seed (mixed into every job's seed),
+optimization_level.
 """
 from __future__ import annotations
-
-import numpy as np
-import torch
 
 from ..._optional import require
 from ..base import check_shots
@@ -34,6 +34,7 @@ class AerBackend(ShiftEstimatorBackend):
         self.default_shots = check_shots(shots, None)
         self.exact = bool(exact)
         self.optimization_level = optimization_level
+        self.seed = seed
         self.device = None
         noisy = noise_model is not None
         if device:
@@ -66,13 +67,13 @@ class AerBackend(ShiftEstimatorBackend):
     def shots_for(self, shots):
         return None if self.exact else check_shots(shots, self.default_shots)
 
-    def reseed(self, generator) -> None:
-        if generator is not None:                            # reproducible shot noise from torch's generator
-            seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
-            self.estimator._rng = np.random.default_rng(seed)
+    def run_values(self, entry, values, shots: int | None, seed: int | None = None):
+        """ONE estimator job: values (M, K) in the order of exp.params -> expectations (M, n_obs).
 
-    def run_values(self, entry, values, shots: int | None):
-        """ONE estimator job: values (M, K) in the order of exp.params -> expectations (M, n_obs)."""
+        A sampled job's shot noise (and Aer's own sampling, e.g. noisy trajectories) comes from `seed`, mixed
+        with the `seed` option when one was given."""
         exp, isa, obs = entry
+        if seed is not None:
+            self.estimator.reseed(seed if self.seed is None else [self.seed, seed])
         job = self.estimator.run([pub_of(isa, obs, exp, values)], precision=0.0 if shots is None else shots ** -0.5)
         return job.result()[0].data.evs

@@ -54,6 +54,13 @@ class AerEstimator(EstimatorV2):
         self.readout = dict(readout or {})
         self._rng = np.random.default_rng(seed)
 
+    def reseed(self, seed) -> None:
+        """Seed the shot noise and the simulator's own sampling of the next runs (an int or a list of ints)."""
+        noise, sim = np.random.SeedSequence(seed).spawn(2)
+        self._rng = np.random.default_rng(noise)
+        self.options.run_options = {**self.options.run_options,
+                                    "seed_simulator": int(sim.generate_state(1)[0] % (2 ** 31 - 1))}
+
     def _flips(self, q):
         return self.readout.get(q, self.readout.get(-1, (0.0, 0.0)))
 

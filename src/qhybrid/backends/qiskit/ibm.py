@@ -7,10 +7,14 @@
     QHYBRID_IBM_LOCAL=1   forces local testing mode for any name (ibm:ibm_brisbane -> snapshot FakeBrisbane);
                           a real device name never falls back to local mode silently
 
-Every forward pass is ONE job (one PUB of N parameter sets), every backward ONE job of all shifted sets
-(param_shift.py). Before each job the QPU time is estimated (qpu_time.py) and checked against max_qpu_seconds;
-transient failures are retried with exponential backoff (retries, backoff_s). The token is never stored
-on the backend, logged, or put in an exception message (account.py: `redact`); instances refuse to be pickled.
+Every forward pass of a circuit is ONE job (one PUB of N parameter sets), every backward ONE job of all
+shifted sets (param_shift.py): a model with c circuits runs c jobs per forward and c per backward.
+In local testing mode each job's simulator seed is drawn from torch's RNG (same torch seed, same shots);
+`usage()` / `restore_usage()` carry the jobs and QPU seconds across a resume, so max_qpu_seconds holds
+for the whole run, not per process. Before each job the QPU time is estimated (qpu_time.py) and checked
+against max_qpu_seconds; transient failures are retried with exponential backoff (retries, backoff_s).
+The token is never stored on the backend, logged, or put in an exception message (account.py: `redact`);
+instances refuse to be pickled.
 """
 from __future__ import annotations
 
@@ -55,6 +59,8 @@ def _transient() -> tuple:
 # ------------------------------------------------------------------------------ backend
 class IBMBackend(ShiftEstimatorBackend):
     """EstimatorV2 on an IBM device (or its snapshot in local testing mode); parameter-shift gradients."""
+
+    uses_qpu = True
 
     def __init__(self, device: str | None = None, *, shots: int = 1024, max_qpu_seconds: float | None = None,
                  local: bool | None = None, mode: str = "batch", retries: int = 3, backoff_s: float = 2.0,
@@ -126,8 +132,19 @@ class IBMBackend(ShiftEstimatorBackend):
     def job_seconds(self, n_circuits: int, shots: int, per_shot: float) -> float:
         return self.job_overhead_s + n_circuits * shots * per_shot
 
-    def run_values(self, entry, values: np.ndarray, shots: int) -> np.ndarray:
-        """ONE runtime job: values (M, K) -> expectations (M, n_obs); budget check, retries, usage."""
+    def usage(self) -> dict:
+        """{"jobs": jobs run, "qpu_seconds": QPU seconds used (reported by the service; estimated in local mode)}."""
+        return {"jobs": self.jobs, "qpu_seconds": self.budget.used}
+
+    def restore_usage(self, state: dict) -> None:
+        """Continue from a saved usage(): the budget counts the QPU seconds a resumed run already used."""
+        super().restore_usage(state)
+        self.budget.restore(state.get("qpu_seconds") or 0.0)
+
+    def run_values(self, entry, values: np.ndarray, shots: int, seed: int | None = None) -> np.ndarray:
+        """ONE runtime job: values (M, K) -> expectations (M, n_obs); budget check, retries, usage.
+
+        In local testing mode `seed` seeds the simulator (reproducible shots); a QPU's shots are physical."""
         exp, isa, obs, per_shot = entry
         M = values.shape[0]
         estimate = self.job_seconds(M, shots, per_shot)
@@ -136,11 +153,12 @@ class IBMBackend(ShiftEstimatorBackend):
         pub = pub_of(isa, obs, exp, values)
         est = self._get_estimator()
         est.options.default_shots = shots
+        if self.local and seed is not None:
+            est.options.simulator.seed_simulator = seed
         result, job = run_with_retry(lambda: est.run([pub]), retries=self.retries, backoff_s=self.backoff_s,
                                      transient=_transient(), redact=redact, sleep=self._sleep, what=what)
         used = _usage(job) or estimate
         self.budget.add(used)
-        self.jobs += 1
         log.info("%s: job %s done (%d circuits, %.1f s QPU%s; %.1f s used)", self.name, _job_id(job), M, used,
                  " estimated" if self.local else "", self.budget.used)
         return result[0].data.evs

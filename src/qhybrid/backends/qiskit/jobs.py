@@ -4,6 +4,7 @@
     budget.check(estimate_s, "the forward pass")        # raises BudgetExceededError before submitting
     result, job = run_with_retry(submit, retries=3, backoff_s=2.0, transient=(...), redact=...)
     budget.add(seconds)
+    budget.restore(saved_seconds)                       # a resumed run continues from what it used
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ class QPUJobError(RuntimeError):
 
 
 class Budget:
-    """QPU seconds spent by one backend instance (one process) against an optional limit."""
+    """QPU seconds spent by one backend instance against an optional limit (`restore` carries it across a resume)."""
 
     def __init__(self, max_qpu_seconds: float | None = None):
         if max_qpu_seconds is not None and (isinstance(max_qpu_seconds, bool) or max_qpu_seconds < 0):
@@ -42,6 +43,12 @@ class Budget:
 
     def add(self, seconds: float) -> None:
         self.used += float(seconds)
+
+    def restore(self, used: float) -> None:
+        """Seconds already used (a resumed run's saved usage), so the limit holds across processes."""
+        if isinstance(used, bool) or not isinstance(used, (int, float)) or not used >= 0:
+            raise ValueError(f"usage 'qpu_seconds' must be a non-negative number, got {used!r}")
+        self.used = float(used)
 
 
 def run_with_retry(submit, *, retries: int = 3, backoff_s: float = 2.0, transient: tuple = (ConnectionError,

@@ -6,8 +6,8 @@ inputs and weights (scale * x_i, scale * x_i * x_j or scale * w_j), so torch's c
 d(out)/d(theta) to d/d(inputs) and d/d(weights), however often and with whatever scale a feature or
 weight appears.
 
-    forward:  ONE estimator job, one PUB: values (N, K)                          -> y (N, n_obs)
-    backward: ONE job, one PUB: values (N * R, K), R = sum over shifted occurrences of its rule's terms
+    forward:  ONE estimator job per circuit, one PUB: values (N, K)              -> y (N, n_obs)
+    backward: ONE job per circuit, one PUB: values (N * R, K), R = sum over shifted occurrences of its rule's terms
               d y / d theta_k = sum_terms coef * y(theta + shift * e_k)
 
 Rules: two-term (+-pi/2, coefficients +-1/2) for gates whose generator has eigenvalues +-1/2 (or one
@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch.autograd.function import once_differentiable
 
-from ..base import check_shots, circuit_key, prepare
+from ..base import check_shots, check_usage, circuit_key, prepare
 from .devices import param_columns
 from .expand import Expanded
 
@@ -67,7 +67,7 @@ class _ShiftExpval(torch.autograd.Function):
 
 
 def shift_expval(exp: Expanded, x: torch.Tensor, w: torch.Tensor, run) -> torch.Tensor:
-    """x (N, n_inputs), w (P,) -> y (N, n_obs); gradients by parameter shift, one job per pass."""
+    """x (N, n_inputs), w (P,) -> y (N, n_obs); gradients by parameter shift, one `run` (job) per pass."""
     tx, tw = exp.angles(x, w)
     return _ShiftExpval.apply(tx, tw, exp, run)
 
@@ -83,15 +83,25 @@ def pub_of(isa, obs, exp: Expanded, values: np.ndarray) -> tuple:
     return isa, [obs], np.ascontiguousarray(values[:, param_columns(isa, exp)])[:, None, :]
 
 
+def job_seed(generator: torch.Generator | None) -> int:
+    """The seed of one sampled job, drawn from `generator` or (None) from torch's global RNG, so the same torch
+    seed gives the same shots and a restored RNG state (a resumed run) the same continuation."""
+    device = generator.device if generator is not None else "cpu"
+    return int(torch.randint(1, 2 ** 31 - 1, (1,), generator=generator, device=device))
+
+
 class ShiftEstimatorBackend:
     """The flow every estimator backend (aer:, ibm:) shares: compile a circuit once per structure, then
-    one job per forward pass and one per backward pass, gradients by parameter shift.
+    one job per circuit per forward pass and one per backward pass, gradients by parameter shift.
 
     Subclasses set `name`, `default_shots` and provide `compile(circuit) -> entry` (entry[0] is the
-    Expanded circuit) and `run_values(entry, values (M, K), shots) -> (M, n_obs)`; `reseed(generator)`
-    may draw the estimator's seed from torch's generator."""
+    Expanded circuit) and `run_values(entry, values (M, K), shots, seed) -> (M, n_obs)`; a sampled job gets
+    its seed from `job_seed(generator)` (None when exact). `usage()` / `restore_usage(state)`: the jobs run
+    (and QPU seconds, where a QPU is used) of this instance, for checkpoints and summaries."""
 
     exact = False
+    uses_qpu = False                                             # True: usage counts QPU seconds (ibm:)
+    jobs = 0
 
     def compiled(self, circuit):
         key = circuit_key(circuit)
@@ -103,13 +113,22 @@ class ShiftEstimatorBackend:
     def shots_for(self, shots):
         return check_shots(shots, self.default_shots)
 
-    def reseed(self, generator) -> None:
-        pass
+    def usage(self) -> dict:
+        """{"jobs": jobs run, "qpu_seconds": QPU time used (None: no QPU)}."""
+        return {"jobs": self.jobs, "qpu_seconds": None}
+
+    def restore_usage(self, state: dict) -> None:
+        """Continue counting from a saved usage() (a resumed run)."""
+        self.jobs = check_usage(state).get("jobs", 0)
+
+    def _job(self, entry, values, shots, generator):
+        out = self.run_values(entry, values, shots, None if shots is None else job_seed(generator))
+        self.jobs += 1
+        return out
 
     def expval(self, circuit, inputs=None, weights=None, shots=None, generator=None) -> torch.Tensor:
         x, w, lead = prepare(circuit, inputs, weights)
         shots = self.shots_for(shots)
         entry = self.compiled(circuit)
-        self.reseed(generator)
-        y = shift_expval(entry[0], x, w, lambda v: self.run_values(entry, v, shots))
+        y = shift_expval(entry[0], x, w, lambda v: self._job(entry, v, shots, generator))
         return y.reshape(lead + (circuit.n_obs,))

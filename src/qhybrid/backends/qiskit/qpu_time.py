@@ -8,8 +8,9 @@ QPU-time model (stated, not measured; see docs/backends.md):
     circuit_s   = critical path of the transpiled circuit with the device's reported gate durations
                   (Target instruction durations; 0 for virtual RZ) + the measurement duration
 
-A forward pass is 1 job of N circuits (parameter sets); a training step adds 1 backward job of
-N * R circuits, R = parameter-shift terms per sample (2 per shifted angle occurrence, inputs included).
+A forward pass of one circuit is 1 job of N circuits (parameter sets); a training step adds 1 backward
+job of N * R circuits, R = parameter-shift terms per sample (2 per shifted angle occurrence, inputs
+included). A model runs this per circuit call (planning.plan_run sums them).
 Defaults: job_overhead_s = 2.0 (submission, loading, compilation on the server -- an assumption),
 rep_delay_s = the device's default_rep_delay (250 us on IBM devices) or 250 us.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import os
 
+from ..base import check_shots
 from ..registry import backend_forms, get_backend
 from .account import account_configured, open_service, redact
 from .devices import compile_for, fake_backend
@@ -97,7 +99,7 @@ def estimate_cost(circuit, backend_name: str, n_circuits: int, shots: int | None
     require_int = isinstance(n_circuits, int) and n_circuits >= 1
     if not require_int:
         raise ValueError(f"n_circuits must be a positive integer, got {n_circuits!r}")
-    shots = 1024 if shots is None else shots
+    shots = check_shots(shots, 1024)
     if device is None:
         device, note = resolve_device(backend_name)
     else:
