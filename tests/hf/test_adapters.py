@@ -22,6 +22,7 @@ from qhybrid.hf import (  # noqa: E402
     matched_lora_rank,
     print_trainable_parameters,
     quantum_adapters,
+    remove_quantum_adapters,
     save_quantum_adapters,
     trainable_parameters,
 )
@@ -48,6 +49,13 @@ def test_adapted_model_computes_exactly_the_base_at_init(load_base, family):
         out = model(x).logits
     assert len(quantum_adapters(model)) == N_WRAPPED[family]
     assert torch.equal(out, ref)
+    with torch.no_grad():
+        prompt = x[:, :4]
+        kw = dict(max_new_tokens=4, do_sample=False, pad_token_id=0)
+        assert torch.equal(model.generate(prompt, **kw), load_base(family).generate(prompt, **kw))
+    remove_quantum_adapters(model)
+    assert not quantum_adapters(model) and not hasattr(model, "qhybrid_adapter_config")
+    assert set(model.state_dict()) == set(load_base(family).state_dict())
 
 
 @pytest.mark.parametrize("family", FAMILIES)

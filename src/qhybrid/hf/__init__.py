@@ -26,13 +26,15 @@ from .adapters import (
     print_trainable_parameters,
     projection_names,
     quantum_adapters,
+    remove_quantum_adapters,
     save_quantum_adapters,
     trainable_parameters,
 )
 from .attention import HFQuantumAttention, attention_modules, replace_attention
 from .baselines import full_finetune, head_only, lora_twin, matched_lora_rank
 
-__all__ = ["QuantumAdapterConfig", "QuantumAdapter", "add_quantum_adapters", "find_targets", "projection_names",
-           "quantum_adapters", "trainable_parameters", "print_trainable_parameters", "save_quantum_adapters",
-           "load_quantum_adapters", "load_adapter_config", "lora_twin", "matched_lora_rank", "head_only",
-           "full_finetune", "replace_attention", "attention_modules", "HFQuantumAttention"]
+__all__ = ["QuantumAdapterConfig", "QuantumAdapter", "add_quantum_adapters", "remove_quantum_adapters",
+           "find_targets", "projection_names", "quantum_adapters", "trainable_parameters",
+           "print_trainable_parameters", "save_quantum_adapters", "load_quantum_adapters", "load_adapter_config",
+           "lora_twin", "matched_lora_rank", "head_only", "full_finetune", "replace_attention", "attention_modules",
+           "HFQuantumAttention"]

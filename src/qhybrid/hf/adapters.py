@@ -5,6 +5,7 @@
     print_trainable_parameters(model)                # trainable params: 2,048 (quantum 96, classical 1,952) || ...
     save_quantum_adapters(model, "out/adapter")      # qhybrid_adapter_config.json + qhybrid_adapter_model.safetensors
     model = load_quantum_adapters(base_model, "out/adapter")
+    remove_quantum_adapters(model)                   # the original projections back
 
 Each targeted projection (GPT-2's `Conv1D` c_attn / c_proj / c_fc, whose weight is (in, out); or an
 `nn.Linear` such as Llama's q_proj ... down_proj) becomes
@@ -260,6 +261,18 @@ def add_quantum_adapters(model: nn.Module, config: QuantumAdapterConfig) -> nn.M
             p.requires_grad_(True)
     model.qhybrid_adapter_config = config
     model.qhybrid_adapter_targets = targets
+    return model
+
+
+def remove_quantum_adapters(model: nn.Module) -> nn.Module:
+    """Put the original projections back (in place) and drop the adapters; parameters stay frozen. An adapted
+    model's own `save_pretrained` would write the wrapped names (`...c_attn.base.weight`): save the adapters
+    with save_quantum_adapters, or remove them first to save the plain base."""
+    for name, m in quantum_adapters(model).items():
+        _set_module(model, name, m.base)
+    for attr in ("qhybrid_adapter_config", "qhybrid_adapter_targets"):
+        if hasattr(model, attr):
+            delattr(model, attr)
     return model
 
 
