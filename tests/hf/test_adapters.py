@@ -202,3 +202,22 @@ def test_import_qhybrid_does_not_import_transformers():
     code = "import sys, qhybrid, qhybrid.hf; print('transformers' in sys.modules, 'peft' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_a_classifier_head_trains_with_the_adapters_and_counts_in_the_lora_match(tmp_path):
+    transformers = pytest.importorskip("transformers")
+    from conftest import tiny_config
+    config = tiny_config("llama")
+    config.num_labels, config.pad_token_id = 3, 0
+    torch.manual_seed(0)
+    transformers.AutoModelForSequenceClassification.from_config(config).save_pretrained(tmp_path)
+    load = lambda: transformers.AutoModelForSequenceClassification.from_pretrained(tmp_path)
+    model = add_quantum_adapters(load(), QuantumAdapterConfig(target_modules=["q_proj", "v_proj"],
+                                                              modules_to_save=["score"]))
+    assert model.get_submodule("score").weight.requires_grad
+    assert [n for n, p in head_only(load()).named_parameters() if p.requires_grad] == ["score.weight"]
+    twin = lora_twin(load(), model)
+    n = sum(p.numel() for p in twin.parameters() if p.requires_grad)
+    assert abs(n - trainable_parameters(model)["trainable"]) <= 0.10 * trainable_parameters(model)["trainable"]
+    with pytest.raises(ValueError, match="matches no module; the model's projections are: q_proj"):
+        add_quantum_adapters(load(), QuantumAdapterConfig(target_modules=r"nothing\..*"))

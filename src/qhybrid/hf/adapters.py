@@ -204,7 +204,7 @@ def find_targets(model: nn.Module, target_modules: list[str] | str) -> list[str]
         if not hits:
             raise ValueError(f"target_modules {target_modules!r} (a regular expression over full names) matches no "
                              f"module; the model's projections are: {', '.join(_suffixes(projection_names(model)))} "
-                             f"(full names like {projection_names(model)[:1]})")
+                             f"(full names like {projection_names(model)[0]!r})")
     else:
         hits = []
         for t in target_modules:
