@@ -3,6 +3,8 @@ functions), then fail on any import cycle between files and on any forbidden dir
 
 Wings, bottom to top: circuit <- backends <- layers <- models <- experiment (config, runs, train,
 planning, compare, report, executors, cli); data stands apart; validation and _optional are leaves.
+hf (the Hugging Face integration) sits on models: it uses circuit, the backends' face, layers and
+models, and nothing of those (nor data) imports it.
 """
 import ast
 from collections import defaultdict
@@ -65,6 +67,11 @@ def forbidden(a: str, b: str) -> str | None:
     wa, wb = wing(a), wing(b)
     if wb == "cli":
         return "nothing imports the CLI"
+    if wb == "hf" and wa in {"circuit", "backends", "layers", "models", "data"} | LEAVES:
+        return "the Hugging Face wing sits on top of models; nothing below imports it"
+    if wa == "hf" and (wb not in {"circuit", "backends", "layers", "models", "hf"} | LEAVES or
+                       (wb == "backends" and b != "qhybrid.backends")):
+        return "the Hugging Face wing uses circuit, the backends' face, layers and models only"
     if wa in LEAVES and wb != "" and wb not in LEAVES:
         return "validation and _optional are leaves"
     if wa == "circuit" and wb not in {"circuit"} | LEAVES:
@@ -134,10 +141,23 @@ def test_no_forbidden_import_direction():
     ("qhybrid.data.corpus", "qhybrid.layers"),
     ("qhybrid.train", "qhybrid.report"),
     ("qhybrid.compare", "qhybrid.cli"),
+    ("qhybrid.models", "qhybrid.hf.adapters"),
+    ("qhybrid.layers.linear", "qhybrid.hf"),
+    ("qhybrid.hf.adapters", "qhybrid.backends.statevector"),
+    ("qhybrid.hf.adapters", "qhybrid.runs"),
 ])
 def test_the_rules_catch_the_old_couplings(a, b):
     """The checker itself: each import the old layout had (or could grow) is named as forbidden."""
     assert forbidden(a, b)
+
+
+@pytest.mark.parametrize("a, b", [
+    ("qhybrid.hf.adapters", "qhybrid.layers"), ("qhybrid.hf.adapters", "qhybrid.models"),
+    ("qhybrid.hf.adapters", "qhybrid.circuit"), ("qhybrid.hf.attention", "qhybrid.backends"),
+    ("qhybrid.hf.baselines", "qhybrid.hf.adapters"), ("qhybrid.hf.adapters", "qhybrid._optional"),
+])
+def test_the_hf_wing_may_use_the_wings_below(a, b):
+    assert forbidden(a, b) is None
 
 
 def test_the_checker_sees_function_level_imports_and_cycles():
