@@ -152,7 +152,7 @@ class QuixerAttention(_Attention):
         self.readout = CircuitRunner(build_circuit(n_qubits, n_layers, "none", ansatz,
                                                    pauli_observables(n_qubits, "xyz")), backend, init_range=0.3)
         self.proj = nn.Linear(self.readout.circuit.n_obs, d_model)
-        self.success_probability: float | None = None
+        self._success: torch.Tensor | None = None         # batch mean of the last forward, kept on the device
 
     def forward(self, x, key_mask=None):
         B, T, _ = x.shape
@@ -172,10 +172,16 @@ class QuixerAttention(_Attention):
             w = b.abs().real[None, :].expand(T, T).clone()
             w = w.tril() if self.causal else w
             self._keep((w / w.sum(-1, keepdim=True))[None, None].expand(B, 1, T, T))
-        self.success_probability = float(p.detach().mean())
+        self._success = p.detach().mean()                    # no host sync in the forward pass
         y = self.readout.from_states(psi.reshape(B * T, -1)).view(B, T, -1)       # (B, T, 3n)
         return self.dropout(self.proj(y))
 
     def step_metrics(self) -> dict:
         """Per-step metrics the trainer records: the batch-mean postselection probability of the last forward."""
-        return {} if self.success_probability is None else {"quixer_success_probability": self.success_probability}
+        p = self.success_probability
+        return {} if p is None else {"quixer_success_probability": p}
+
+    @property
+    def success_probability(self) -> float | None:
+        """The batch-mean postselection probability of the last forward pass (None before the first)."""
+        return None if self._success is None or self._success.is_meta else float(self._success)
