@@ -40,7 +40,7 @@ def test_notebooks_exist():
     names = {_id(p) for p in NOTEBOOKS}
     expected = {"00_quickstart.ipynb", "01_circuits_as_layers.ipynb", "02_quantum_embeddings.ipynb",
                 "03_quantum_attention.ipynb", "04_quixer_mixing.ipynb", "05_noise_shots_hardware.ipynb",
-                "06_cost_and_scaling.ipynb"}
+                "06_cost_and_scaling.ipynb", "07_pretrained_adapters.ipynb"}
     expected |= {f"workshop/{n}" for n in ("01_circuits.ipynb", "02_quantum_layers.ipynb", "03_fair_comparison.ipynb")}
     expected |= {f"workshop/solutions/{n}" for n in ("01_circuits.ipynb", "02_quantum_layers.ipynb",
                                                      "03_fair_comparison.ipynb")}
