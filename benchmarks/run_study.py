@@ -115,36 +115,14 @@ def table_markdown(rows: list[dict], baseline: str) -> str:
 
 
 def step_times(out: Path, repeats: int = 7) -> dict[str, float]:
-    """Median ms of one training step (forward, backward, AdamW) per variant, measured side by side:
-    one model per variant (its first run's config), 1 thread, `repeats` interleaved rounds after one
-    warm-up round, in this process. The runs' own step times depend on what shared the machine then."""
-    import statistics
-
-    import torch
-
-    from qhybrid.config import run_config_from_dict
-    from qhybrid.train import Trainer
+    """Median ms of one training step per variant, measured side by side (qhybrid.steptime) on each
+    variant's first run config; the runs' own step times depend on what shared the machine then."""
+    from qhybrid.steptime import step_times as side_by_side
 
     first: dict[str, dict] = {}
     for r in yaml.safe_load((out / "compare.yaml").read_text())["runs"]:
         first.setdefault(r["variant"], r["config"])
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    trainers, corpora = {}, {}
-    for v, cfg_d in first.items():
-        cfg = run_config_from_dict(copy.deepcopy(cfg_d))
-        key = yaml.safe_dump(cfg_d.get("data", {}))
-        trainers[v] = Trainer(cfg, corpus=corpora.get(key))           # builds model + optimizer, writes nothing
-        corpora[key] = trainers[v].corpus
-    times: dict[str, list[float]] = {v: [] for v in trainers}
-    for i in range(repeats + 1):
-        for v, tr in trainers.items():
-            t0 = time.perf_counter()
-            tr.train_step()
-            if i:
-                times[v].append(time.perf_counter() - t0)
-    torch.set_num_threads(threads)
-    return {v: 1e3 * statistics.median(ts) for v, ts in times.items()}
+    return {v: t["median_ms"] for v, t in side_by_side(first, repeats).items()}
 
 
 def add_timings(rows: list[dict], ms: dict[str, float], baseline: str) -> list[dict]:
