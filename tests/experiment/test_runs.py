@@ -4,6 +4,7 @@ import os
 import socket
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,39 @@ def test_run_lock_is_exclusive_and_takes_over_a_dead_owner(tmp_path):
     with run_lock(run_dir):                              # stale: its owner is gone
         assert json.loads(lock_path(run_dir).read_text())["pid"] == os.getpid()
     assert not lock_path(run_dir).exists()
+
+
+CHILD = textwrap.dedent("""
+    import os, sys
+    import qhybrid.train as train
+    log, spec = sys.argv[1], sys.argv[2]
+    real = train.Trainer.fit
+    def fit(self, *a, **k):
+        with open(log, "a") as f:
+            f.write(self.cfg.name + "\\n")
+        return real(self, *a, **k)
+    train.Trainer.fit = fit
+    from qhybrid.compare import compare
+    compare(spec, executor="serial")
+""")
+
+
+@pytest.mark.slow
+def test_two_compare_processes_never_train_a_run_twice(tmp_path):
+    import yaml
+
+    spec = {**json.loads(json.dumps(TINY)), "name": "both", "out_dir": str(tmp_path), "seeds": [0, 1],
+            "variants": {"classical": {}}}
+    spec["train"]["steps"] = 8
+    (tmp_path / "cmp.yaml").write_text(yaml.safe_dump(spec))
+    log = tmp_path / "trained.log"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[2] / "src"),
+                                                         os.environ.get("PYTHONPATH", "")])}
+    procs = [subprocess.Popen([sys.executable, "-c", CHILD, str(log), str(tmp_path / "cmp.yaml")], env=env)
+             for _ in range(2)]
+    assert [p.wait(timeout=300) for p in procs] == [0, 0]
+    trained = log.read_text().split()
+    assert sorted(trained) == ["classical-s0", "classical-s1"], trained
+    runs = tmp_path / "both" / "runs"
+    assert sorted(p.name for p in runs.iterdir()) == ["classical-s0", "classical-s1"]     # no lock files left
+    assert "| classical |" in (tmp_path / "both" / "report.md").read_text()
