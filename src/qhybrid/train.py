@@ -206,7 +206,12 @@ class Trainer:
                                  f"rate schedule is stretched to the new total), or {fix}")
             extends = more[0][1] if more else None
         if self.checkpoint_path.exists():
-            self._apply_state(read_checkpoint(self.checkpoint_path))
+            state = read_checkpoint(self.checkpoint_path)
+            if saved is None and state.get("fingerprint") not in (None, fingerprint(self.cfg)) and not allow_more_steps:
+                raise ValueError(f"{self.checkpoint_path} was written for another configuration (fingerprint "
+                                 f"{state['fingerprint']}, requested {fingerprint(self.cfg)}) and {d / 'config.yaml'} "
+                                 f"is missing; resume with the run's own config, or delete the run directory {d}")
+            self._apply_state(state)
             if self.step > self.cfg.train.steps:
                 raise ValueError(f"{self.checkpoint_path} is at step {self.step}, past train.steps = "
                                  f"{self.cfg.train.steps}; resume with the run's own config")
@@ -241,8 +246,8 @@ class Trainer:
         kept = (f"the last good checkpoint {self.checkpoint_path} (step {self.saved_step}) is kept"
                 if self.saved_step is not None else "no checkpoint had been written yet")
         return Diverged(f"run {self.cfg.name} diverged: {what} is {value} at step {step} (train.lr = "
-                        f"{self.cfg.train.lr:g}); stopped without saving, {kept}. Lower train.lr (or raise "
-                        f"train.warmup / train.grad_clip) and train a new run")
+                        f"{self.cfg.train.lr:g}); stopped without saving, {kept}. Lower train.lr (or lengthen "
+                        f"train.warmup) and train a new run under another name (--set name=...), or delete {self.dir}")
 
     def _eval_record(self) -> dict:
         t = self.cfg.train

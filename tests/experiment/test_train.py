@@ -175,7 +175,12 @@ def test_corrupt_checkpoint_on_resume_is_one_clear_error(tmp_path, content):
 def test_checkpoint_of_another_shape_is_one_clear_error(tmp_path):
     Trainer(tiny_cfg(tmp_path, "x")).fit(stop_after=4)
     (tmp_path / "x" / "config.yaml").unlink()                      # no saved config to compare with
-    with pytest.raises(ValueError, match=r"x/checkpoint.pt .*does not fit"):
+    with pytest.raises(ValueError, match=r"x/checkpoint.pt was written for another configuration"):
+        Trainer(tiny_cfg(tmp_path, "x", d_model=24)).fit(resume=True)
+    state = torch.load(tmp_path / "x" / "checkpoint.pt", weights_only=False)
+    del state["fingerprint"]                                       # a checkpoint of an older version
+    torch.save(state, tmp_path / "x" / "checkpoint.pt")
+    with pytest.raises(ValueError, match=r"x/checkpoint.pt does not fit this run's model"):
         Trainer(tiny_cfg(tmp_path, "x", d_model=24)).fit(resume=True)
 
 
