@@ -2,7 +2,7 @@
 functions), then fail on any import cycle between files and on any forbidden direction.
 
 Wings, bottom to top: circuit <- backends <- layers <- models <- experiment (config, runs, train,
-planning, compare, report, executors, cli); data stands apart; validation and _optional are leaves.
+planning, compare, report, executors, cli); data stands apart; validation, _optional and atomic are leaves.
 hf (the Hugging Face integration) sits on models: it uses circuit, the backends' face, layers and
 models, and nothing of those (nor data) imports it.
 """
@@ -14,7 +14,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 EXPERIMENT = {"config", "runs", "train", "planning", "compare", "report", "executors", "cli"}
-LEAVES = {"validation", "_optional"}
+LEAVES = {"validation", "_optional", "atomic"}
 TORCH_SIMULATORS = ("qhybrid.backends.statevector", "qhybrid.backends.density", "qhybrid.backends.base",
                     "qhybrid.backends.noise")
 
@@ -73,7 +73,7 @@ def forbidden(a: str, b: str) -> str | None:
                        (wb == "backends" and b != "qhybrid.backends")):
         return "the Hugging Face wing uses circuit, the backends' face, layers and models only"
     if wa in LEAVES and wb != "" and wb not in LEAVES:
-        return "validation and _optional are leaves"
+        return "validation, _optional and atomic are leaves"
     if wa == "circuit" and wb not in {"circuit"} | LEAVES:
         return "the circuit IR imports nothing else of qhybrid"
     if wa == "backends" and wb not in {"circuit", "backends"} | LEAVES:

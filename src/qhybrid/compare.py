@@ -16,21 +16,37 @@
 Output: report.md, results.csv, loss_curves.png, metric_vs_params.png, cost.png, and one run
 directory per (variant, seed) under runs/. Finished runs are reused and interrupted ones resume,
 so re-running a comparison only does what is missing.
+
+A run is reused or resumed only when its saved config is the requested one (runs.fingerprint; the
+cosmetic keys aside). Otherwise the comparison is refused before anything is written, naming the
+runs and keys that differ: results of two configurations are never mixed. Each run is trained by one
+process at a time (runs.run_lock): a second `compare` on the same directory trains the other runs,
+then waits for the ones the first one holds and reuses them.
 """
 from __future__ import annotations
 
 import copy
 import dataclasses
-import json
 import os
 from pathlib import Path
 
 import yaml
 
+from .atomic import atomic_text
 from .config import apply_overrides, load_yaml, run_config_from_dict, to_dict
 from .executors import get_executor
 from .report import write_report
-from .runs import atomic_text, load_run_corpus, model_config
+from .runs import (
+    RunBusy,
+    config_differences,
+    describe_differences,
+    fingerprint,
+    load_run_corpus,
+    model_config,
+    read_json,
+    read_run_config,
+    run_lock,
+)
 from .validation import did_you_mean
 
 COMPARE_KEYS = {"name", "out_dir", "data", "model", "train", "seeds", "variants", "matched_twins",
@@ -108,19 +124,59 @@ def add_matched_twins(runs: list[dict]) -> list[dict]:
     return out
 
 
+def _stale(cfg) -> str | None:
+    """Why the run directory of `cfg` holds another configuration's run, or None."""
+    saved = read_run_config(cfg.run_dir)
+    if saved is not None and (diffs := config_differences(saved, cfg)):
+        return describe_differences(diffs)
+    return None
+
+
+def finished_summary(cfg) -> dict | None:
+    """The summary of the run of exactly this config, when it has finished; else None."""
+    path = cfg.run_dir / "summary.json"
+    if not path.exists():
+        return None
+    summary = read_json(path)
+    if summary.get("fingerprint", fingerprint(cfg)) != fingerprint(cfg) or _stale(cfg):
+        raise ValueError(f"{path} is the result of another configuration than {cfg.name}'s; delete the run "
+                         f"directory {cfg.run_dir} to train it again")
+    return summary
+
+
 def run_one(cfg_dict: dict) -> dict:
-    """Worker entry point: train (or resume, or reuse) one run; returns its summary."""
+    """Worker entry point: train (or resume, or reuse) one run; returns its summary, or {'busy': name}
+    when another process is training that run now."""
     from .train import Trainer
 
     cfg = run_config_from_dict(copy.deepcopy(cfg_dict))
-    summary_path = cfg.run_dir / "summary.json"
-    if summary_path.exists():
-        return json.loads(summary_path.read_text())
-    trainer = Trainer(cfg)
-    result = trainer.fit(resume=(cfg.run_dir / "metrics.jsonl").exists() or trainer.checkpoint_path.exists())
+    try:
+        with run_lock(cfg.run_dir):
+            summary = finished_summary(cfg)
+            if summary is not None:
+                return summary
+            trainer = Trainer(cfg)
+            result = trainer.fit(resume=(cfg.run_dir / "metrics.jsonl").exists() or trainer.checkpoint_path.exists())
+    except RunBusy:
+        return {"busy": cfg.name}
     if result.get("interrupted"):
         raise KeyboardInterrupt(f"{cfg.name} stopped at step {result['step']}")
     return result
+
+
+def check_existing_runs(out: Path, runs: list[dict]) -> None:
+    """Refuse (ValueError) when a run directory holds a run of another configuration than requested."""
+    stale = []
+    for r in runs:
+        cfg = run_config_from_dict(copy.deepcopy(r["config"]))
+        if why := _stale(cfg):
+            stale.append((cfg, why))
+    if stale:
+        listed = "; ".join(f"{cfg.name}: {why}" for cfg, why in stale)
+        raise ValueError(f"comparison {out} already holds runs of another configuration, and results of two "
+                         f"configurations are never mixed: {listed}. Choose a new comparison name (--set name=...), "
+                         f"or delete those run directories to train them again: rm -r "
+                         + " ".join(str(cfg.run_dir) for cfg, _ in stale))
 
 
 def compare(spec: dict | str | Path, overrides: list[str] | None = None, executor: str | None = None) -> dict:
@@ -131,6 +187,7 @@ def compare(spec: dict | str | Path, overrides: list[str] | None = None, executo
     if settings["matched_twins"]:
         runs = add_matched_twins(runs)
     out = Path(settings["dir"])
+    check_existing_runs(out, runs)                      # before anything is written
     out.mkdir(parents=True, exist_ok=True)
     meta = {"spec": spec, "settings": settings, "runs": runs}
     atomic_text(out / "compare.yaml", yaml.safe_dump(meta, sort_keys=False))
@@ -139,8 +196,16 @@ def compare(spec: dict | str | Path, overrides: list[str] | None = None, executo
     for r in runs:
         r["config"].setdefault("train", {}).setdefault("threads", threads)
         r["config"]["train"].setdefault("progress", workers == 1)
-    get_executor(executor or settings["executor"], workers).map(run_one, [r["config"] for r in runs])
+    pool = get_executor(executor or settings["executor"], workers)
+    pending = [r["config"] for r in runs]
+    while pending:                                      # runs another process trains: wait, then reuse
+        results = pool.map(run_one, pending)
+        pending = [c for c, res in zip(pending, results) if "busy" in res]
+        for c in pending:
+            with run_lock(run_config_from_dict(copy.deepcopy(c)).run_dir, wait=True):
+                pass
     return write_report(out)
 
 
-__all__ = ["compare", "expand", "add_matched_twins", "write_report", "run_one", "to_dict"]
+__all__ = ["compare", "expand", "add_matched_twins", "write_report", "run_one", "check_existing_runs",
+           "finished_summary", "to_dict"]

@@ -3,32 +3,70 @@
     write_report(dir)     report.md, results.csv, loss_curves.png, metric_vs_params.png, cost.png
     aggregate(settings, rows)   per variant: mean +- std of the test metric over seeds, counts, cost ratios
 
-Every file is written atomically.
+Only runs whose saved config is the one compare.yaml describes (runs.fingerprint) are shown; the others
+are listed as not shown, with the keys that differ. Every file is written atomically; a damaged input
+file is a ValueError that names it.
 """
 from __future__ import annotations
 
+import copy
 import csv
 import io
-import json
 import statistics
 from pathlib import Path
 
 import yaml
 
-from .config import TrainConfig
+from .atomic import atomic_text
+from .config import TrainConfig, run_config_from_dict, to_dict
 from .models import any_quantum
-from .runs import atomic_text, save_figure
+from .runs import (
+    config_differences,
+    describe_differences,
+    fingerprint,
+    read_json,
+    read_jsonl,
+    read_run_config,
+    save_figure,
+)
+
+
+def _load_meta(out: Path) -> dict:
+    path = out / "compare.yaml"
+    if not path.exists():
+        raise ValueError(f"{path} is missing; {out} is not a comparison directory (qhybrid compare CONFIG makes one)")
+    fix = "run the comparison again to rewrite it"
+    try:
+        meta = yaml.safe_load(path.read_text())
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path} is damaged (not valid YAML: {str(e).splitlines()[0]}); {fix}") from None
+    if not (isinstance(meta, dict) and isinstance(meta.get("settings"), dict) and isinstance(meta.get("runs"), list)
+            and all(isinstance(r, dict) and isinstance(r.get("config"), dict) for r in meta["runs"])):
+        raise ValueError(f"{path} is damaged (not a comparison: settings and runs are missing); {fix}")
+    return meta
 
 
 def _load_rows(out: Path) -> tuple[dict, list[dict]]:
-    meta = yaml.safe_load((out / "compare.yaml").read_text())
+    path = out / "compare.yaml"
+    meta = _load_meta(out)
     rows = []
     for r in meta["runs"]:
-        run_dir = out / "runs" / r["config"]["name"]
-        summary = json.loads((run_dir / "summary.json").read_text()) if (run_dir / "summary.json").exists() else None
-        history = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()] \
-            if (run_dir / "metrics.jsonl").exists() else []
-        rows.append({**r, "summary": summary, "history": history})
+        try:
+            expected = run_config_from_dict(copy.deepcopy(r["config"]))
+        except ValueError as e:
+            raise ValueError(f"{path}: run {r['config'].get('name')!r}: {e}") from None
+        run_dir = out / "runs" / expected.name
+        row = {**r, "config": to_dict(expected), "summary": None, "history": [], "stale": None}
+        saved = read_run_config(run_dir)
+        if saved is not None and (diffs := config_differences(saved, expected)):
+            rows.append({**row, "stale": describe_differences(diffs, requested="compare.yaml")})
+            continue
+        summary = read_json(run_dir / "summary.json") if (run_dir / "summary.json").exists() else None
+        if summary is not None and summary.get("fingerprint", fingerprint(expected)) != fingerprint(expected):
+            rows.append({**row, "stale": "its summary.json is the result of another configuration"})
+            continue
+        history = read_jsonl(run_dir / "metrics.jsonl") if (run_dir / "metrics.jsonl").exists() else []
+        rows.append({**row, "summary": summary, "history": history})
     return meta["settings"], rows
 
 
@@ -90,7 +128,8 @@ def write_report(out: Path) -> dict:
     atomic_text(out / "results.csv", buf.getvalue())
     figures = plot_comparison(out, settings, rows, table)
     lines = [f"# Comparison: {settings['name']}", ""]
-    missing = [r["config"]["name"] for r in rows if not r["summary"]]
+    missing = [r["config"]["name"] for r in rows if not r["summary"] and not r.get("stale")]
+    stale = [f"{r['config']['name']} ({r['stale']})" for r in rows if r.get("stale")]
     if table:
         metric = table[0]["metric"]
         lines += [f"Test metric: **{metric}** ({'higher' if metric == 'test_accuracy' else 'lower'} is better), "
@@ -109,6 +148,9 @@ def write_report(out: Path) -> dict:
                          f"{_fmt(t['step_ms'], 1)} | {_fmt(t['step_ratio'])} | {_fmt(t['wall_s'], 0)} |")
     if missing:
         lines += ["", f"Not finished yet ({len(missing)}): {', '.join(missing)} — run the comparison again to resume."]
+    if stale:
+        lines += ["", f"Not shown ({len(stale)}), their saved config differs from compare.yaml: {'; '.join(stale)}. "
+                  f"Delete those run directories and run the comparison again to train them."]
     lines += ["", *[f"![{f}]({f})" for f in figures]]
     report = "\n".join(lines) + "\n"
     atomic_text(out / "report.md", report)
@@ -135,7 +177,9 @@ def plot_comparison(out: Path, settings: dict, rows: list[dict], table: list[dic
         mean, std = vals.mean(0), vals.std(0)
         ax.plot(steps, mean, label=v)
         ax.fill_between(steps, mean - std, mean + std, alpha=0.2)
-    ax.set_xlabel("step"); ax.set_ylabel("valid loss (nats)"); ax.legend(fontsize=7)
+    ax.set_xlabel("step"); ax.set_ylabel("valid loss (nats)")
+    if ax.lines:                                    # no finished curves yet: an empty frame, no legend
+        ax.legend(fontsize=7)
     ax.set_title("loss (mean ± std over seeds)")
     fig.tight_layout(); save_figure(fig, out / "loss_curves.png")
     figures.append("loss_curves.png")

@@ -10,10 +10,18 @@
 AdamW, linear warm-up then cosine decay, global-norm clipping. Same seed -> same numbers.
 Ctrl-C or SIGTERM finishes the current step, checkpoints and stops; `resume=True` continues
 and ends with the same metrics as an uninterrupted run (wall-clock fields aside).
+
+A run directory belongs to one resolved config (runs.fingerprint):
+- without resume, a directory that holds a checkpoint, metrics or a summary is refused;
+- resume compares the requested config with the saved config.yaml and refuses, naming the keys,
+  when they differ; `allow_more_steps=True` lets train.steps (only) grow, stretching the schedule to
+  the new total (the summary then lists `steps_extended_from`). Every check (config, checkpoint,
+  tokenizer) passes before anything in the directory is written;
+- one process at a time trains a run (runs.run_lock); another one gets a clear error;
+- a non-finite loss stops the run at once (Diverged, a ValueError) and keeps the last good checkpoint.
 """
 from __future__ import annotations
 
-import json
 import math
 import signal
 import time
@@ -22,10 +30,26 @@ from pathlib import Path
 import torch
 import yaml
 
+from .atomic import atomic_text, atomic_write
 from .config import RunConfig, to_dict
-from .data import Batches
+from .data import Batches, load_tokenizer
 from .models import count_parameters
-from .runs import atomic_text, atomic_write, build_model, load_run_corpus, save_figure
+from .runs import (
+    build_model,
+    config_differences,
+    describe_differences,
+    dumps_json,
+    fingerprint,
+    load_run_corpus,
+    read_checkpoint,
+    read_run_config,
+    run_lock,
+    save_figure,
+)
+
+
+class Diverged(ValueError):
+    """The loss became NaN or infinite: training stopped, the last good checkpoint is kept."""
 
 
 def lr_at(step: int, cfg) -> float:
@@ -86,7 +110,7 @@ def evaluate(model, batches: Batches, batch_size: int, max_batches: int, level: 
     model.train()
     loss = sum(losses) / sum(weights)
     if batches.task == "lm":
-        out = {"loss": loss, "ppl": math.exp(loss)}
+        out = {"loss": loss, "ppl": math.exp(loss) if loss < 700 else math.inf}
         if level == "char":
             out["bits_per_char"] = loss / math.log(2)
         return out
@@ -114,6 +138,8 @@ class Trainer:
         self.elapsed = 0.0                      # wall seconds spent training, over all sessions
         self.acc = {"loss": 0.0, "n": 0, "time": 0.0, "tokens": 0}
         self.history: list[dict] = []
+        self.extended: list[int] = []           # train.steps before each allow_more_steps resume
+        self.saved_step: int | None = None      # step of the checkpoint on disk
 
     # ---- checkpoints ---------------------------------------------------------------
     @property
@@ -123,32 +149,105 @@ class Trainer:
     def save_checkpoint(self):
         state = {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "step": self.step,
                  "gen": self.gen.get_state(), "torch_rng": torch.get_rng_state(), "elapsed": self.elapsed,
-                 "acc": self.acc, "history": self.history}
+                 "acc": self.acc, "history": self.history, "fingerprint": fingerprint(self.cfg),
+                 "extended": self.extended}
         atomic_write(self.checkpoint_path, lambda p: torch.save(state, p))
+        self.saved_step = self.step
 
     def load_checkpoint(self) -> bool:
         if not self.checkpoint_path.exists():
             return False
-        state = torch.load(self.checkpoint_path, weights_only=False)
-        self.model.load_state_dict(state["model"])
-        self.opt.load_state_dict(state["opt"])
-        self.step, self.elapsed = state["step"], state["elapsed"]
-        self.acc, self.history = state["acc"], state["history"]
-        self.gen.set_state(state["gen"])
-        torch.set_rng_state(state["torch_rng"])
+        self._apply_state(read_checkpoint(self.checkpoint_path))
         return True
 
-    # ---- the loop ---------------------------------------------------------------------
-    def _prepare_dir(self, resume: bool):
+    def _apply_state(self, state: dict) -> None:
+        """Checkpoint state into the model, optimizer, RNGs and counters (memory only)."""
+        path = self.checkpoint_path
+        try:
+            self.model.load_state_dict(state["model"])
+            self.opt.load_state_dict(state["opt"])
+            self.step, self.elapsed = state["step"], state["elapsed"]
+            self.acc, self.history = state["acc"], state["history"]
+            self.gen.set_state(state["gen"])
+            torch.set_rng_state(state["torch_rng"])
+        except (RuntimeError, ValueError, KeyError, TypeError) as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ValueError(f"{path} does not fit this run's model ({first}); it was written for another "
+                             f"configuration: resume with the run's own config, or delete the run directory "
+                             f"{self.dir} to train it again") from None
+        self.extended = list(state.get("extended", []))
+        self.saved_step = self.step
+
+    # ---- the run directory ---------------------------------------------------------------
+    def _check_dir(self, resume: bool, allow_more_steps: bool) -> int | None:
+        """Every check on the run directory, reading only. Loads the checkpoint into memory when resuming.
+        Returns the saved train.steps when this resume extends it (allow_more_steps), else None."""
+        d = self.dir
+        held = [f for f in ("checkpoint.pt", "metrics.jsonl", "summary.json") if (d / f).exists()]
+        if not resume:
+            if held:
+                raise ValueError(f"run directory {d} already holds a run ({', '.join(held)}); pass --resume to "
+                                 f"continue it or choose another name (--set name=...)")
+            return None
+        extends = None
+        saved = read_run_config(d)
+        if saved is not None:
+            diffs = config_differences(saved, self.cfg)
+            others = [x for x in diffs if x[0] != "train.steps"]
+            more = [x for x in diffs if x[0] == "train.steps"]
+            fix = (f"resume with the run's own config ({d / 'config.yaml'}), or train a new run under another "
+                   f"name (--set name=...)")
+            if others or (more and more[0][2] < more[0][1]):
+                raise ValueError(f"run {d} was trained with another configuration: {describe_differences(diffs)}; "
+                                 f"{fix}")
+            if more and not allow_more_steps:
+                raise ValueError(f"run {d} was trained with another configuration: {describe_differences(diffs)}; "
+                                 f"to continue it to more steps, resume with allow_more_steps=True (the learning-"
+                                 f"rate schedule is stretched to the new total), or {fix}")
+            extends = more[0][1] if more else None
+        if self.checkpoint_path.exists():
+            state = read_checkpoint(self.checkpoint_path)
+            if saved is None and state.get("fingerprint") not in (None, fingerprint(self.cfg)) and not allow_more_steps:
+                raise ValueError(f"{self.checkpoint_path} was written for another configuration (fingerprint "
+                                 f"{state['fingerprint']}, requested {fingerprint(self.cfg)}) and {d / 'config.yaml'} "
+                                 f"is missing; resume with the run's own config, or delete the run directory {d}")
+            self._apply_state(state)
+            if self.step > self.cfg.train.steps:
+                raise ValueError(f"{self.checkpoint_path} is at step {self.step}, past train.steps = "
+                                 f"{self.cfg.train.steps}; resume with the run's own config")
+        tok = d / "tokenizer.json"
+        if tok.exists():
+            try:
+                saved_tok = load_tokenizer(tok)
+            except (ValueError, KeyError, TypeError) as e:
+                raise ValueError(f"{tok} is damaged ({e}); delete the run directory {d} to train it again") from None
+            if saved_tok != self.corpus.tokenizer:
+                raise ValueError(f"{tok} differs from the tokenizer of data set {self.cfg.data.name!r} now: the "
+                                 f"data changed since the run started; train a new run under another name")
+        return extends
+
+    def _prepare_dir(self, resume: bool, allow_more_steps: bool = False):
+        extends = self._check_dir(resume, allow_more_steps)         # nothing is written before this passes
         self.dir.mkdir(parents=True, exist_ok=True)
-        if not resume and (self.dir / "metrics.jsonl").exists():
-            raise ValueError(f"run directory {self.dir} already holds a run; pass --resume to continue it "
-                             f"or choose another name (--set name=...)")
-        atomic_text(self.dir / "config.yaml", yaml.safe_dump(to_dict(self.cfg), sort_keys=False))
-        self.corpus.tokenizer.save(self.dir / "tokenizer.json")
+        if extends is not None:
+            self.extended.append(extends)
+            (self.dir / "summary.json").unlink(missing_ok=True)     # the result of the shorter config
+        if not resume or extends is not None or not (self.dir / "config.yaml").exists():
+            atomic_text(self.dir / "config.yaml", yaml.safe_dump(to_dict(self.cfg), sort_keys=False))
+        if not resume or not (self.dir / "tokenizer.json").exists():
+            self.corpus.tokenizer.save(self.dir / "tokenizer.json")
+        if extends is not None and self.saved_step is not None:
+            self.save_checkpoint()                                 # the extension is recorded with the state
 
     def _write_metrics(self):
-        atomic_text(self.dir / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in self.history))
+        atomic_text(self.dir / "metrics.jsonl", "".join(dumps_json(r) + "\n" for r in self.history))
+
+    def _diverged(self, what: str, value: float, step: int) -> Diverged:
+        kept = (f"the last good checkpoint {self.checkpoint_path} (step {self.saved_step}) is kept"
+                if self.saved_step is not None else "no checkpoint had been written yet")
+        return Diverged(f"run {self.cfg.name} diverged: {what} is {value} at step {step} (train.lr = "
+                        f"{self.cfg.train.lr:g}); stopped without saving, {kept}. Lower train.lr (or lengthen "
+                        f"train.warmup) and train a new run under another name (--set name=...), or delete {self.dir}")
 
     def _eval_record(self) -> dict:
         t = self.cfg.train
@@ -170,19 +269,30 @@ class Trainer:
             g["lr"] = lr_at(self.step, t)
         batch = self.train_batches.sample(t.batch_size, self.gen)
         loss, _ = _loss(self.model, batch)
+        if not torch.isfinite(loss):                  # before the update: the weights stay as they were
+            raise self._diverged("the training loss", loss.item(), self.step + 1)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         if t.grad_clip:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.grad_clip)
+            norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.grad_clip)
+            if not torch.isfinite(norm):
+                raise self._diverged("the gradient norm", norm.item(), self.step + 1)
         self.opt.step()
         return loss.item(), batch[0].numel()
 
-    def fit(self, resume: bool = False, stop_after: int | None = None) -> dict:
-        """Train to cfg.train.steps; `stop_after` simulates an interruption after that many steps."""
+    def fit(self, resume: bool = False, stop_after: int | None = None, allow_more_steps: bool = False) -> dict:
+        """Train to cfg.train.steps; `stop_after` simulates an interruption after that many steps.
+
+        resume: continue the run in cfg.run_dir; its saved config must be the requested one (runs.fingerprint).
+        allow_more_steps: on resume, train.steps may be larger than the saved one (and nothing else may differ).
+        Raises ValueError (a clear message) for a refused directory, RunBusy when another process trains this
+        run, and Diverged at the first non-finite loss."""
+        with run_lock(self.dir):
+            return self._fit(resume, stop_after, allow_more_steps)
+
+    def _fit(self, resume: bool, stop_after: int | None, allow_more_steps: bool) -> dict:
         t = self.cfg.train
-        self._prepare_dir(resume)
-        if resume:
-            self.load_checkpoint()
+        self._prepare_dir(resume, allow_more_steps)
         from tqdm.auto import tqdm
         bar = tqdm(total=t.steps, initial=self.step, desc=self.cfg.name, disable=not t.progress, leave=False)
         self.model.train()
@@ -203,7 +313,10 @@ class Trainer:
                     bar.update(1)
                     bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
                     if self.step % t.eval_every == 0 or self.step == t.steps:
-                        self.history.append(self._eval_record())
+                        rec = self._eval_record()
+                        if not math.isfinite(rec["val_loss"]):
+                            raise self._diverged("the validation loss", rec["val_loss"], self.step)
+                        self.history.append(rec)
                         self._write_metrics()
                         self.save_checkpoint()
                     elif self.step % t.checkpoint_every == 0:
@@ -211,7 +324,7 @@ class Trainer:
                     if stop.requested or (stop_after is not None and self.step >= stop_after):
                         interrupted = True
                         break
-            except KeyboardInterrupt:                   # mid-step: keep the last consistent checkpoint
+            except (KeyboardInterrupt, Diverged):      # mid-step: keep the last consistent checkpoint
                 bar.close()
                 raise
             bar.close()
@@ -224,6 +337,8 @@ class Trainer:
         t = self.cfg.train
         test = evaluate(self.model, Batches(self.corpus, "test", self.cfg.model.context), t.batch_size,
                         t.test_batches, self.corpus.level)
+        if not math.isfinite(test["loss"]):
+            raise self._diverged("the test loss", test["loss"], self.step)
         counts = count_parameters(self.model)
         times = [r["step_time_s"] for r in self.history]
         summary = {"name": self.cfg.name, "task": self.corpus.task, "dataset": self.corpus.name,
@@ -231,8 +346,11 @@ class Trainer:
                    "final": self.history[-1] if self.history else {}, "params": counts,
                    "step_time_s": sorted(times)[len(times) // 2] if times else None, "wall_s": self.elapsed,
                    "tokens_seen": self.step * t.batch_size * self.cfg.model.context,
-                   "entropy_rate_nats": self.corpus.entropy_rate, "bound_ppl": self.corpus.bound_perplexity}
-        atomic_text(self.dir / "summary.json", json.dumps(summary, indent=1))
+                   "entropy_rate_nats": self.corpus.entropy_rate, "bound_ppl": self.corpus.bound_perplexity,
+                   "fingerprint": fingerprint(self.cfg)}
+        if self.extended:
+            summary["steps_extended_from"] = self.extended
+        atomic_text(self.dir / "summary.json", dumps_json(summary, indent=1))
         self.save_checkpoint()
         plot_run(self.dir, self.history)
         return summary

@@ -40,3 +40,67 @@ def test_char_level_reports_bits_per_char_with_mean_and_std():
     assert t["metric"] == "test_bits_per_char" and t["mean"] == 2.5 and abs(t["std"] - 0.5 ** 0.5) < 1e-12
     (t,) = aggregate({"baseline": "a"}, [_row("a", 0, {"test_ppl": 4.0})])
     assert t["metric"] == "test_ppl" and t["std"] == 0.0
+
+
+TINY_RUN = {"data": {"name": "toy_english", "options": {"n_train": 300, "n_valid": 40, "n_test": 40}},
+            "model": {**BASE["model"], "attention": "vqc"},
+            "train": {"steps": 4, "batch_size": 4, "eval_every": 2, "eval_batches": 1, "test_batches": 1,
+                      "warmup": 1, "progress": False}}
+
+
+def _spec(tmp_path, name="c"):
+    import json
+    return {**json.loads(json.dumps(TINY_RUN)), "name": name, "out_dir": str(tmp_path), "seeds": [0],
+            "variants": {"vqc": {}}, "executor": "serial"}
+
+
+def _files(d):
+    return {p: p.stat().st_mtime_ns for p in sorted(d.rglob("*"))}
+
+
+@pytest.fixture
+def finished(tmp_path):
+    from qhybrid.compare import compare
+
+    compare(_spec(tmp_path))
+    return tmp_path / "c"
+
+
+@pytest.mark.parametrize("override, key", [("train.steps=6", r"train.steps 4 \(run\) -> 6 \(requested\)"),
+                                           ("model.quantum.n_qubits=3", r"model.quantum.n_qubits 2 \(run\) -> 3")])
+def test_changed_config_never_reuses_old_runs(finished, tmp_path, override, key):
+    from qhybrid.compare import compare
+
+    before = _files(finished)
+    with pytest.raises(ValueError, match=rf"vqc-s0: {key}.*(new comparison name|name=).*delete"):
+        compare(_spec(tmp_path), [override])
+    assert _files(finished) == before                              # compare.yaml and every run untouched
+    compare(_spec(tmp_path), ["train.progress=true"])              # a cosmetic key: still reused
+    assert _files(finished)[finished / "runs" / "vqc-s0" / "summary.json"] == before[
+        finished / "runs" / "vqc-s0" / "summary.json"]
+
+
+def test_report_shows_only_runs_matching_compare_yaml(finished):
+    import yaml
+
+    from qhybrid.report import write_report
+
+    assert "| vqc |" in write_report(finished)["report"]
+    meta = yaml.safe_load((finished / "compare.yaml").read_text())
+    meta["runs"][0]["config"]["model"]["quantum"]["n_qubits"] = 3      # compare.yaml says 3, the run has 2
+    (finished / "compare.yaml").write_text(yaml.safe_dump(meta, sort_keys=False))
+    out = write_report(finished)
+    assert out["rows"] == [] and "| vqc |" not in out["report"]
+    assert "vqc-s0 (model.quantum.n_qubits 2 (run) -> 3" in out["report"]
+
+
+def test_report_names_corrupt_files(finished):
+    from qhybrid.report import write_report
+
+    summary = finished / "runs" / "vqc-s0" / "summary.json"
+    summary.write_text('{"test_loss": ')
+    with pytest.raises(ValueError, match=r"vqc-s0/summary.json"):
+        write_report(finished)
+    (finished / "compare.yaml").write_text("runs: [")
+    with pytest.raises(ValueError, match=r"c/compare.yaml"):
+        write_report(finished)

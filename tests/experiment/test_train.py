@@ -86,3 +86,116 @@ def test_config_validation_messages():
         run_config_from_dict({"train": {"steps": 0}})
     with pytest.raises(ValueError, match="did you mean 'vqc'"):
         run_config_from_dict({"model": {"ffn": "vcq"}})
+
+
+def _snapshot(run):
+    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(run.iterdir())}
+
+
+def _with(cfg, **train):
+    import dataclasses
+    cfg.train = dataclasses.replace(cfg.train, **train)
+    return cfg
+
+
+def test_resume_with_another_config_refuses_and_touches_nothing(tmp_path):
+    Trainer(tiny_cfg(tmp_path, "x")).fit(stop_after=6)
+    run = tmp_path / "x"
+    before = _snapshot(run)
+    with pytest.raises(ValueError, match=r"train.lr 0.003 \(run\) -> 0.01 \(requested\)"):
+        Trainer(_with(tiny_cfg(tmp_path, "x"), lr=0.01)).fit(resume=True)
+    other_data = tiny_cfg(tmp_path, "x")
+    other_data.data.name = "toy_mc"
+    with pytest.raises(ValueError, match=r"data.name toy_english \(run\) -> toy_mc"):
+        Trainer(other_data).fit(resume=True)
+    with pytest.raises(ValueError, match=r"model.d_model 16 \(run\) -> 24"):
+        Trainer(tiny_cfg(tmp_path, "x", d_model=24)).fit(resume=True)
+    assert _snapshot(run) == before
+    assert not list(tmp_path.glob(".*lock*")), "a refused resume leaves its lock behind"
+    # cosmetic keys may differ
+    s = Trainer(_with(tiny_cfg(tmp_path, "x"), progress=True, threads=1, checkpoint_every=3)).fit(resume=True)
+    assert s["steps"] == 12
+
+
+def test_resume_with_more_steps_only_when_allowed(tmp_path):
+    Trainer(tiny_cfg(tmp_path, "x")).fit()
+    run = tmp_path / "x"
+    before = _snapshot(run)
+    with pytest.raises(ValueError, match="allow_more_steps"):
+        Trainer(_with(tiny_cfg(tmp_path, "x"), steps=16)).fit(resume=True)
+    with pytest.raises(ValueError, match="train.steps"):           # fewer steps: never
+        Trainer(_with(tiny_cfg(tmp_path, "x"), steps=8)).fit(resume=True, allow_more_steps=True)
+    with pytest.raises(ValueError, match="train.lr"):               # the option allows steps, nothing else
+        Trainer(_with(tiny_cfg(tmp_path, "x"), steps=16, lr=0.01)).fit(resume=True, allow_more_steps=True)
+    assert _snapshot(run) == before
+    s = Trainer(_with(tiny_cfg(tmp_path, "x"), steps=16)).fit(resume=True, allow_more_steps=True)
+    assert s["steps"] == 16 and s["steps_extended_from"] == [12]
+    assert "steps: 16" in (run / "config.yaml").read_text()
+    assert [json.loads(x)["step"] for x in (run / "metrics.jsonl").read_text().splitlines()] == [4, 8, 12, 16]
+
+
+def test_refuses_to_overwrite_a_checkpoint_without_metrics(tmp_path):
+    Trainer(tiny_cfg(tmp_path, "x")).fit(stop_after=2)            # checkpoint at 2, first evaluation at 4
+    run = tmp_path / "x"
+    assert (run / "checkpoint.pt").exists() and not (run / "metrics.jsonl").exists()
+    before = _snapshot(run)
+    with pytest.raises(ValueError, match="--resume"):
+        Trainer(tiny_cfg(tmp_path, "x")).fit()
+    assert _snapshot(run) == before
+
+
+def test_divergence_stops_keeps_the_last_good_checkpoint_and_writes_no_nan(tmp_path):
+    cfg = _with(tiny_cfg(tmp_path, "d"), lr=1e10, checkpoint_every=1)
+    with pytest.raises(ValueError, match=r"diverged.*step 2.*checkpoint.pt.*step 1"):
+        Trainer(cfg).fit()
+    run = tmp_path / "d"
+    assert not (run / "summary.json").exists()
+    assert torch.load(run / "checkpoint.pt", weights_only=False)["step"] == 1
+    for f in run.glob("*.json*"):
+        docs = f.read_text().splitlines() if f.suffix == ".jsonl" else [f.read_text()]
+        for doc in docs:
+            json.loads(doc, parse_constant=lambda c: pytest.fail(f"{f.name} holds {c}"))
+
+
+def test_json_files_never_hold_nan(tmp_path):
+    from qhybrid.runs import dumps_json
+
+    text = dumps_json({"a": float("nan"), "b": [float("inf"), 1.5]})
+    assert json.loads(text) == {"a": None, "b": [None, 1.5]}
+
+
+@pytest.mark.parametrize("content", [b"", b"\x80garbage"])
+def test_corrupt_checkpoint_on_resume_is_one_clear_error(tmp_path, content):
+    Trainer(tiny_cfg(tmp_path, "x")).fit(stop_after=4)
+    (tmp_path / "x" / "checkpoint.pt").write_bytes(content)
+    with pytest.raises(ValueError, match=r"x/checkpoint.pt .*(empty|corrupt)"):
+        Trainer(tiny_cfg(tmp_path, "x")).fit(resume=True)
+
+
+def test_checkpoint_of_another_shape_is_one_clear_error(tmp_path):
+    Trainer(tiny_cfg(tmp_path, "x")).fit(stop_after=4)
+    (tmp_path / "x" / "config.yaml").unlink()                      # no saved config to compare with
+    with pytest.raises(ValueError, match=r"x/checkpoint.pt was written for another configuration"):
+        Trainer(tiny_cfg(tmp_path, "x", d_model=24)).fit(resume=True)
+    state = torch.load(tmp_path / "x" / "checkpoint.pt", weights_only=False)
+    del state["fingerprint"]                                       # a checkpoint of an older version
+    torch.save(state, tmp_path / "x" / "checkpoint.pt")
+    with pytest.raises(ValueError, match=r"x/checkpoint.pt does not fit this run's model"):
+        Trainer(tiny_cfg(tmp_path, "x", d_model=24)).fit(resume=True)
+
+
+def test_trainer_refuses_a_run_another_process_trains(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    from qhybrid.runs import lock_path
+
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        lock_path(tmp_path / "x").write_text(json.dumps({"pid": other.pid, "host": socket.gethostname()}))
+        with pytest.raises(ValueError, match="being trained"):
+            Trainer(tiny_cfg(tmp_path, "x")).fit()
+        assert not (tmp_path / "x").exists()
+    finally:
+        other.kill(); other.wait()

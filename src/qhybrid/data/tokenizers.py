@@ -24,6 +24,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from ..atomic import atomic_text
+
 PAD, UNK, EOS = "<pad>", "<unk>", "<eos>"
 _PUNCT_RE = re.compile(r"\w+(?:'\w+)*|[^\w\s]")
 _FORMAT_VERSION = 1
@@ -119,7 +121,7 @@ class _Tokenizer:
                 "settings": {k: getattr(self, k) for k in self._SETTINGS}, "itos": self.itos}
 
     def save(self, path: str | os.PathLike) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
+        atomic_text(path, json.dumps(self.to_dict(), ensure_ascii=False, indent=1))
 
     def __eq__(self, other) -> bool:
         return type(self) is type(other) and self.to_dict() == other.to_dict()
