@@ -16,8 +16,10 @@ from pathlib import Path
 
 import yaml
 
+from .costs import ENERGY_MODES
+from .device import check_device_form
 from .models import ModelConfig
-from .validation import dataclass_from_dict, did_you_mean
+from .validation import check_choice, dataclass_from_dict, did_you_mean
 
 
 @dataclass
@@ -44,6 +46,9 @@ class TrainConfig:
     seed: int = 0                        # seeds model init, batches, dropout and shots
     threads: int | None = None           # torch CPU threads (None = torch default)
     progress: bool = True                # tqdm progress bar
+    device: str = "auto"                 # auto | cpu | cuda | cuda:N (auto: the first GPU when torch sees one)
+    energy: str = "estimate"             # energy / CO2 in summary.json: estimate (stated assumptions) |
+                                         #   codecarbon (measured, offline; the energy extra) | off
 
 
 @dataclass
@@ -97,6 +102,8 @@ def run_config_from_dict(data: dict) -> RunConfig:
             raise ValueError(f"train.{k} must be >= 1, got {getattr(train, k)}")
     if train.lr <= 0:
         raise ValueError(f"train.lr must be > 0, got {train.lr}")
+    check_device_form(train.device)                  # the form only: a config naming cuda can be read anywhere
+    check_choice("train.energy", train.energy, ENERGY_MODES)
     return RunConfig(**data, **sections)
 
 

@@ -9,10 +9,15 @@ import torch
 DEVICE_FORMS = "auto, cpu, cuda, cuda:N"
 
 
-def resolve_device(spec: str = "auto") -> torch.device:
-    """The torch.device a `train.device` value names, or a clear error (a CUDA device where none is present)."""
+def check_device_form(spec) -> None:
+    """Refuse a `train.device` value that is none of auto, cpu, cuda, cuda:N (whatever this machine has)."""
     if not isinstance(spec, str) or not re.fullmatch(r"auto|cpu|cuda(:\d+)?", spec):
         raise ValueError(f"train.device = {spec!r} is not valid; valid: {DEVICE_FORMS}")
+
+
+def resolve_device(spec: str = "auto") -> torch.device:
+    """The torch.device a `train.device` value names, or a clear error (a CUDA device where none is present)."""
+    check_device_form(spec)
     if spec == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dev = torch.device(spec)

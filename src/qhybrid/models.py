@@ -245,7 +245,7 @@ class TinyLM(_Backbone):
         """Sample max_new_tokens after prompt_ids (B, T) or (T,); returns the extended ids."""
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
-        idx = torch.as_tensor(prompt_ids, dtype=torch.long)
+        idx = torch.as_tensor(prompt_ids, dtype=torch.long, device=self.ln_f.weight.device)   # the model's device
         squeeze = idx.dim() == 1
         idx = idx[None] if squeeze else idx
         for _ in range(max_new_tokens):

@@ -39,7 +39,7 @@ from .atomic import atomic_text, atomic_write  # noqa: F401  (re-exported: runs.
 from .config import RunConfig, run_config_from_dict, to_dict
 from .models import ModelConfig, SequenceClassifier, TinyLM
 
-NOT_IDENTITY = ("train.progress", "train.threads", "train.checkpoint_every")
+NOT_IDENTITY = ("train.progress", "train.threads", "train.checkpoint_every", "train.energy")
 _IDENTITY_SECTIONS = ("data", "model", "train")
 
 

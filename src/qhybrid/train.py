@@ -32,7 +32,9 @@ import yaml
 
 from .atomic import atomic_text, atomic_write
 from .config import RunConfig, to_dict
+from .costs import RunMeter, add_costs
 from .data import Batches, load_tokenizer
+from .device import resolve_device
 from .models import count_parameters
 from .runs import (
     build_model,
@@ -89,6 +91,8 @@ class _Stop:
 
 
 def _loss(model, batch):
+    device = next(model.parameters()).device
+    batch = tuple(b.to(device) for b in batch)                 # batches are sampled on the CPU
     if len(batch) == 2:
         x, y = batch
         return model(x, y)[1], None
@@ -127,7 +131,8 @@ class Trainer:
         if cfg.train.threads:
             torch.set_num_threads(cfg.train.threads)
         torch.manual_seed(cfg.train.seed)
-        self.model = build_model(cfg, self.corpus)
+        self.device = resolve_device(cfg.train.device)
+        self.model = build_model(cfg, self.corpus).to(self.device)
         t = cfg.train
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
         self.gen = torch.Generator().manual_seed(t.seed)
@@ -140,6 +145,7 @@ class Trainer:
         self.history: list[dict] = []
         self.extended: list[int] = []           # train.steps before each allow_more_steps resume
         self.saved_step: int | None = None      # step of the checkpoint on disk
+        self.costs: dict | None = None          # what the training sessions so far cost (costs.RunMeter)
 
     # ---- checkpoints ---------------------------------------------------------------
     @property
@@ -150,7 +156,7 @@ class Trainer:
         state = {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "step": self.step,
                  "gen": self.gen.get_state(), "torch_rng": torch.get_rng_state(), "elapsed": self.elapsed,
                  "acc": self.acc, "history": self.history, "fingerprint": fingerprint(self.cfg),
-                 "extended": self.extended}
+                 "extended": self.extended, "costs": self.costs, "backend_usage": self._backend_usage()}
         atomic_write(self.checkpoint_path, lambda p: torch.save(state, p))
         self.saved_step = self.step
 
@@ -176,6 +182,10 @@ class Trainer:
                              f"configuration: resume with the run's own config, or delete the run directory "
                              f"{self.dir} to train it again") from None
         self.extended = list(state.get("extended", []))
+        self.costs = state.get("costs")
+        restore = getattr(self.model, "restore_backend_usage", None)
+        if restore is not None:                 # QPU seconds and jobs so far: the budget survives a resume
+            restore(state.get("backend_usage", {}))
         self.saved_step = self.step
 
     # ---- the run directory ---------------------------------------------------------------
@@ -290,9 +300,15 @@ class Trainer:
         with run_lock(self.dir):
             return self._fit(resume, stop_after, allow_more_steps)
 
+    def _backend_usage(self) -> dict:
+        usage = getattr(self.model, "backend_usage", None)
+        return usage() if usage is not None else {}
+
     def _fit(self, resume: bool, stop_after: int | None, allow_more_steps: bool) -> dict:
         t = self.cfg.train
         self._prepare_dir(resume, allow_more_steps)
+        meter = RunMeter(self.device, t.energy)
+        meter.start()
         from tqdm.auto import tqdm
         bar = tqdm(total=t.steps, initial=self.step, desc=self.cfg.name, disable=not t.progress, leave=False)
         self.model.train()
@@ -328,6 +344,7 @@ class Trainer:
                 bar.close()
                 raise
             bar.close()
+        self.costs = add_costs(self.costs, meter.stop())
         if interrupted:
             self.save_checkpoint()
             return {"interrupted": True, "step": self.step}
@@ -347,7 +364,7 @@ class Trainer:
                    "step_time_s": sorted(times)[len(times) // 2] if times else None, "wall_s": self.elapsed,
                    "tokens_seen": self.step * t.batch_size * self.cfg.model.context,
                    "entropy_rate_nats": self.corpus.entropy_rate, "bound_ppl": self.corpus.bound_perplexity,
-                   "fingerprint": fingerprint(self.cfg)}
+                   "fingerprint": fingerprint(self.cfg), "cost": self.costs, "backend_usage": self._backend_usage()}
         if self.extended:
             summary["steps_extended_from"] = self.extended
         atomic_text(self.dir / "summary.json", dumps_json(summary, indent=1))

@@ -43,3 +43,35 @@ def test_codecarbon_offline_measures_a_session():
     m = RunMeter("cpu", "codecarbon")
     m.start(); busy(0.5); part = m.stop()
     assert part["energy_kwh"] > 0 and part["co2_kg"] > 0 and part["energy_method"].startswith("codecarbon")
+
+
+def _cfg(out, **model):
+    from qhybrid.config import run_config_from_dict
+    return run_config_from_dict({"name": "c", "out_dir": str(out), "data": {"name": "toy_english"},
+                                 "model": {"context": 8, "d_model": 8, "n_heads": 2, "n_blocks": 1,
+                                           "quantum": {"n_qubits": 2, "n_layers": 1}, **model},
+                                 "train": {"steps": 4, "batch_size": 2, "eval_every": 2, "eval_batches": 1,
+                                           "test_batches": 1, "checkpoint_every": 1, "progress": False}})
+
+
+def test_every_run_records_its_cost_over_all_sessions(tmp_path):
+    from qhybrid.train import Trainer
+    Trainer(_cfg(tmp_path)).fit(stop_after=2)
+    s = Trainer(_cfg(tmp_path)).fit(resume=True)
+    c = s["cost"]
+    assert c["device"] == "cpu" and c["cpu_s"] > 0 and c["wall_s"] > 0 and c["peak_memory_bytes"] > 0
+    assert c["energy_kwh"] == pytest.approx(c["cpu_s"] * ESTIMATE_W_PER_CORE / 3.6e6)        # both sessions
+    assert s["backend_usage"] == {}                                                    # exact simulator: no jobs
+
+
+@pytest.mark.slow
+@pytest.mark.qiskit
+def test_jobs_on_a_sampling_backend_are_counted_across_a_resume(tmp_path):
+    pytest.importorskip("qiskit_aer")
+    from qhybrid.train import Trainer
+    aer = {"ffn": "vqc", "quantum": {"n_qubits": 2, "n_layers": 1, "backend": "aer", "shots": 64}}
+    whole = Trainer(_cfg(tmp_path / "a", **aer)).fit()
+    Trainer(_cfg(tmp_path / "b", **aer)).fit(stop_after=1)
+    resumed = Trainer(_cfg(tmp_path / "b", **aer)).fit(resume=True)
+    assert whole["backend_usage"]["jobs"] > 0
+    assert resumed["backend_usage"] == whole["backend_usage"] and resumed["test_loss"] == whole["test_loss"]
