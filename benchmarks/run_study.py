@@ -92,6 +92,11 @@ def _digits(metric: str, mean: float) -> int:
     return (1 if mean >= 100 else 2) if metric == "test_ppl" else 3
 
 
+def _std(std, nd: int) -> str:
+    """A standard deviation for a table: n/a for one seed (None, or empty in a CSV)."""
+    return "n/a" if std in (None, "") else f"{float(std):.{nd}f}"
+
+
 def table_markdown(rows: list[dict], baseline: str) -> str:
     metric = rows[0]["metric"]
     better = "higher" if metric == "test_accuracy" else "lower"
@@ -108,31 +113,10 @@ def table_markdown(rows: list[dict], baseline: str) -> str:
         seen = t["steps"] * t["batch_size"] if metric == "test_accuracy" else t["tokens_seen"]   # sentences
         lines.append(
             f"| {t['variant']} | {_describe(t)} | {t['n_qubits']} | {t['seeds']} | {t['mean']:.{nd}f} ± "
-            f"{t['std']:.{nd}f} | {vs} | {t['params_total']:,} / {t['params_non_embedding']:,} / "
+            f"{_std(t['std'], nd)} | {vs} | {t['params_total']:,} / {t['params_non_embedding']:,} / "
             f"{t['params_quantum']:,} | {t['steps']:,} | {seen:,} | {t['step_ms']:.1f} | "
             f"{t['step_ratio']:.2f} | {t['wall_s'] / 60:.1f} |")
     return "\n".join(lines)
-
-
-def step_times(out: Path, repeats: int = 7) -> dict[str, float]:
-    """Median ms of one training step per variant, measured side by side (qhybrid.steptime) on each
-    variant's first run config; the runs' own step times depend on what shared the machine then."""
-    from qhybrid.steptime import step_times as side_by_side
-
-    first: dict[str, dict] = {}
-    for r in yaml.safe_load((out / "compare.yaml").read_text())["runs"]:
-        first.setdefault(r["variant"], r["config"])
-    return {v: t["median_ms"] for v, t in side_by_side(first, repeats).items()}
-
-
-def add_timings(rows: list[dict], ms: dict[str, float], baseline: str) -> list[dict]:
-    """Rows with the runs' own step time kept as step_ms_in_run and step_ms/step_ratio side by side."""
-    out = []
-    for t in rows:
-        t = {**t, "step_ms_in_run": t["step_ms"], "step_ms": ms[t["variant"]]}
-        t["step_ratio"] = t["step_ms"] / ms[baseline]
-        out.append(t)
-    return out
 
 
 def plot_cost(rows: list[dict], baseline: str, path: Path) -> None:
@@ -254,8 +238,8 @@ def summarize(docs: Path) -> str:
             gain = 100 * ((q - c) / c if higher else (c - q) / c)        # > 0: the quantum model is better
             cost = float(r["step_ms"]) / float(twin["step_ms"])
             nd = _digits(r["metric"], q)
-            lines.append(f"| {name} | {v} | {r['metric']} | {q:.{nd}f} ± {float(r['std']):.{nd}f} | {c:.{nd}f} ± "
-                         f"{float(twin['std']):.{nd}f} | {gain:+.1f}% | {cost:.1f}x | {r['seeds']} |")
+            lines.append(f"| {name} | {v} | {r['metric']} | {q:.{nd}f} ± {_std(r['std'], nd)} | {c:.{nd}f} ± "
+                         f"{_std(twin['std'], nd)} | {gain:+.1f}% | {cost:.1f}x | {r['seeds']} |")
             bars.append((f"{name}: {v}", gain))
     if not lines:
         return ""
@@ -293,6 +277,7 @@ def run_study(name: str, quick: bool = False, out_root: Path | None = None, docs
         spec["workers"] = workers
     out_root = Path(out_root or ROOT / "runs" / ("studies-quick" if quick else "studies"))
     spec["out_dir"], spec["name"] = str(out_root), name
+    spec["timing"] = {"repeats": 1 if quick else 15}           # step times side by side after the runs
     done_before = len(list((out_root / name / "runs").glob("*/summary.json")))
     t0 = time.perf_counter()
     result = compare(spec)
@@ -303,8 +288,7 @@ def run_study(name: str, quick: bool = False, out_root: Path | None = None, docs
     files = docs.parent / "results" / name
     files.mkdir(parents=True, exist_ok=True)
     baseline = spec.get("baseline") or result["rows"][0]["variant"]
-    result["timing_repeats"] = 1 if quick else 15
-    result["rows"] = add_timings(result["rows"], step_times(out, result["timing_repeats"]), baseline)
+    result["timing_repeats"] = spec["timing"]["repeats"]
     write_csv(result["rows"], files / "results.csv")
     plot_cost(result["rows"], baseline, files / "cost.png")
     for f in ("loss_curves.png", "metric_vs_params.png"):

@@ -10,11 +10,15 @@
                 seeds: [0], twin: false}            # per variant: its own seeds; no matched twin
     matched_twins: true              # add a parameter-matched classical twin per quantum variant
     baseline: classical              # step-time ratios are relative to this variant
+    sweep: {keys: {model.quantum.n_qubits: [2, 4]}, variants: [vqc_attention]}   # see sweep.py
+    timing: {repeats: 7}             # step times measured side by side after the runs (false: skip)
     workers: 2                       # parallel worker processes
     study: {title: ...}              # ignored here: read by benchmarks/run_study.py
 
-Output: report.md, results.csv, loss_curves.png, metric_vs_params.png, cost.png, and one run
-directory per (variant, seed) under runs/. Finished runs are reused and interrupted ones resume,
+Output: report.md, results.csv, loss_curves.png, metric_vs_params.png, cost.png (sweep_<key>.png for
+swept keys), timings.json, and one run directory per (variant, seed) under runs/. The report's step
+times and ratios are measured side by side after the runs (qhybrid.steptime), not taken from runs that
+shared the machine with each other. Finished runs are reused and interrupted ones resume,
 so re-running a comparison only does what is missing.
 
 A run is reused or resumed only when its saved config is the requested one (runs.fingerprint; the
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import os
 from pathlib import Path
 
@@ -47,10 +52,11 @@ from .runs import (
     read_run_config,
     run_lock,
 )
+from .sweep import expand_sweep
 from .validation import did_you_mean
 
 COMPARE_KEYS = {"name", "out_dir", "data", "model", "train", "seeds", "variants", "matched_twins",
-                "baseline", "workers", "executor", "study"}     # study: metadata for benchmarks/run_study.py
+                "baseline", "workers", "executor", "study", "sweep", "timing"}   # study: read by run_study.py
 
 
 def _merge(base: dict, over: dict) -> dict:
@@ -69,6 +75,7 @@ def expand(spec: dict) -> tuple[dict, list[dict]]:
     variants = spec.get("variants") or {"classical": {}}
     if not isinstance(variants, dict):
         raise ValueError("variants must map a variant name to its overrides, e.g. {vqc: {model: {attention: vqc}}}")
+    variants, swept = expand_sweep(variants, spec.get("sweep"))
     seeds = spec.get("seeds", [0])
     if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) for s in seeds):
         raise ValueError(f"seeds must be a non-empty list of integers, got {seeds!r}")
@@ -77,7 +84,9 @@ def expand(spec: dict) -> tuple[dict, list[dict]]:
     settings = {"name": name, "dir": str(Path(out_dir) / name), "seeds": seeds,
                 "baseline": spec.get("baseline", next(iter(variants))),
                 "matched_twins": bool(spec.get("matched_twins", False)),
-                "workers": int(spec.get("workers", 1)), "executor": spec.get("executor", "process")}
+                "workers": int(spec.get("workers", 1)), "executor": spec.get("executor", "process"),
+                "sweep_keys": list((spec.get("sweep") or {}).get("keys", {})),
+                "timing_repeats": _timing_repeats(spec.get("timing", {}))}
     if settings["baseline"] not in variants:
         raise ValueError(f"baseline {settings['baseline']!r} is not a variant; variants: {', '.join(variants)}")
     runs = []
@@ -93,8 +102,19 @@ def expand(spec: dict) -> tuple[dict, list[dict]]:
         for seed in v_seeds:
             cfg = _merge(merged, {"train": {"seed": seed}})
             cfg.update(name=f"{vname}-s{seed}", out_dir=str(Path(settings["dir"]) / "runs"))
-            runs.append({"variant": vname, "seed": seed, "config": cfg, "twin": bool(twin)})
+            runs.append({"variant": vname, "seed": seed, "config": cfg, "twin": bool(twin),
+                         **({"sweep": swept[vname]} if vname in swept else {})})
     return settings, runs
+
+
+def _timing_repeats(timing) -> int:
+    if timing is False or timing is None:
+        return 0
+    repeats = timing.get("repeats", 7) if isinstance(timing, dict) else None
+    if not isinstance(timing, dict) or set(timing) - {"repeats"} or isinstance(repeats, bool) \
+            or not isinstance(repeats, int) or repeats < 0:
+        raise ValueError(f"timing must be false or {{repeats: N}} with N >= 0 interleaved rounds, got {timing!r}")
+    return repeats
 
 
 def add_matched_twins(runs: list[dict]) -> list[dict]:
@@ -120,7 +140,8 @@ def add_matched_twins(runs: list[dict]) -> list[dict]:
             cfg_d["model"] = twin
             cfg_d["train"]["seed"] = seed
             cfg_d["name"] = f"{r['variant']}_twin-s{seed}"
-            out.append({"variant": f"{r['variant']}_twin", "seed": seed, "config": cfg_d})
+            out.append({"variant": f"{r['variant']}_twin", "seed": seed, "config": cfg_d, "twin_of": r["variant"],
+                        **({"sweep": r["sweep"]} if "sweep" in r else {})})
     return out
 
 
@@ -179,8 +200,10 @@ def check_existing_runs(out: Path, runs: list[dict]) -> None:
                          + " ".join(str(cfg.run_dir) for cfg, _ in stale))
 
 
-def compare(spec: dict | str | Path, overrides: list[str] | None = None, executor: str | None = None) -> dict:
-    """Run a comparison spec (dict or YAML path); returns {'dir', 'rows', 'report'}."""
+def compare(spec: dict | str | Path, overrides: list[str] | None = None, executor: str | None = None,
+            executor_options: dict | None = None) -> dict:
+    """Run a comparison spec (dict or YAML path); returns {'dir', 'rows', 'report'}.
+    executor_options go to the executor (e.g. {"address": "auto"} for ray)."""
     spec = load_yaml(spec) if isinstance(spec, (str, Path)) else copy.deepcopy(spec)
     spec = apply_overrides(spec, overrides or [])
     settings, runs = expand(spec)
@@ -196,7 +219,7 @@ def compare(spec: dict | str | Path, overrides: list[str] | None = None, executo
     for r in runs:
         r["config"].setdefault("train", {}).setdefault("threads", threads)
         r["config"]["train"].setdefault("progress", workers == 1)
-    pool = get_executor(executor or settings["executor"], workers)
+    pool = get_executor(executor or settings["executor"], workers, **(executor_options or {}))
     pending = [r["config"] for r in runs]
     while pending:                                      # runs another process trains: wait, then reuse
         results = pool.map(run_one, pending)
@@ -204,7 +227,21 @@ def compare(spec: dict | str | Path, overrides: list[str] | None = None, executo
         for c in pending:
             with run_lock(run_config_from_dict(copy.deepcopy(c)).run_dir, wait=True):
                 pass
+    if settings["timing_repeats"]:
+        write_timings(out, runs, settings["timing_repeats"])
     return write_report(out)
+
+
+def write_timings(out: Path, runs: list[dict], repeats: int) -> dict:
+    """Step times of every variant measured side by side (steptime.py), saved as timings.json."""
+    from .steptime import step_times
+
+    first: dict[str, dict] = {}
+    for r in runs:
+        first.setdefault(r["variant"], r["config"])
+    times = step_times(first, repeats)
+    atomic_text(out / "timings.json", json.dumps({"repeats": repeats, "threads": 1, "variants": times}, indent=1))
+    return times
 
 
 __all__ = ["compare", "expand", "add_matched_twins", "write_report", "run_one", "check_existing_runs",

@@ -1,5 +1,6 @@
 """qhybrid.compare: spec expansion (per-variant seeds, twins), twins' seeds, metric choice."""
 import pytest
+import yaml
 
 from qhybrid.compare import add_matched_twins, expand
 from qhybrid.report import aggregate
@@ -39,7 +40,7 @@ def test_char_level_reports_bits_per_char_with_mean_and_std():
     (t,) = aggregate({"baseline": "a"}, rows)
     assert t["metric"] == "test_bits_per_char" and t["mean"] == 2.5 and abs(t["std"] - 0.5 ** 0.5) < 1e-12
     (t,) = aggregate({"baseline": "a"}, [_row("a", 0, {"test_ppl": 4.0})])
-    assert t["metric"] == "test_ppl" and t["std"] == 0.0
+    assert t["metric"] == "test_ppl" and t["std"] is None            # one seed: no spread (the report says n/a)
 
 
 TINY_RUN = {"data": {"name": "toy_english", "options": {"n_train": 300, "n_valid": 40, "n_test": 40}},
@@ -104,3 +105,25 @@ def test_report_names_corrupt_files(finished):
     (finished / "compare.yaml").write_text("runs: [")
     with pytest.raises(ValueError, match=r"c/compare.yaml"):
         write_report(finished)
+
+
+def test_a_sweep_expands_trains_and_reports_grouped_by_its_keys(tmp_path):
+    from qhybrid.compare import compare
+    spec = {"name": "sw", "out_dir": str(tmp_path), "data": {"name": "toy_english"}, "seeds": [0, 1],
+            "model": {"context": 8, "d_model": 8, "n_heads": 2, "n_blocks": 1,
+                      "quantum": {"n_qubits": 2, "n_layers": 1}},
+            "train": {"steps": 2, "batch_size": 2, "eval_every": 2, "eval_batches": 1, "test_batches": 1,
+                      "progress": False, "threads": 1},
+            "variants": {"classical": {}, "vqc": {"model": {"ffn": "vqc"}}},
+            "sweep": {"keys": {"train.lr": [0.001, 0.01]}, "variants": ["vqc"]}, "timing": {"repeats": 2}}
+    result = compare(spec, executor="serial")
+    rows = {r["variant"]: r for r in result["rows"]}
+    assert set(rows) == {"classical", "vqc[lr=0.001]", "vqc[lr=0.01]"}
+    assert rows["vqc[lr=0.01]"]["sweep.train.lr"] == 0.01 and rows["classical"]["sweep.train.lr"] is None
+    assert all(r["seeds"] == 2 and r["step_timing"] == "side by side" for r in rows.values())
+    assert all(r["step_ms_q25"] <= r["step_ms"] <= r["step_ms_q75"] for r in rows.values())
+    assert rows["classical"]["step_ratio"] == 1.0 and rows["vqc[lr=0.01]"]["cpu_s"] > 0
+    saved = yaml.safe_load((tmp_path / "sw" / "runs" / "vqc[lr=0.01]-s1" / "config.yaml").read_text())
+    assert saved["train"]["lr"] == 0.01 and saved["model"]["ffn"] == "vqc"
+    assert (tmp_path / "sw" / "sweep_train_lr.png").exists() and "| lr |" in result["report"].replace("train.", "")
+    assert "measured side by side after the runs" in result["report"]
