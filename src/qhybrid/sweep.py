@@ -39,6 +39,14 @@ def _merge(a: dict, b: dict) -> dict:
     return out
 
 
+def with_point(config: dict, point: dict) -> dict:
+    """A copy of a (nested) config dict with each dotted key of `point` set: {"train.lr": 0.01} -> train: {lr: 0.01}."""
+    out = dict(config or {})
+    for key, value in point.items():
+        out = _merge(out, _nested(key, value))
+    return out
+
+
 def _label(point: dict) -> str:
     def fmt(v):
         return f"{v:.3g}" if isinstance(v, float) else str(v)
@@ -113,8 +121,5 @@ def expand_sweep(variants: dict, block: dict | None) -> tuple[dict, dict]:
             continue
         for p in pts:
             new = f"{name}[{_label(p)}]"
-            merged = dict(over or {})
-            for k, value in p.items():
-                merged = _merge(merged, _nested(k, value))
-            out[new], where[new] = merged, p
+            out[new], where[new] = with_point(over, p), p
     return out, where

@@ -290,13 +290,16 @@ class Trainer:
         self.opt.step()
         return loss.item(), batch[0].numel()
 
-    def fit(self, resume: bool = False, stop_after: int | None = None, allow_more_steps: bool = False) -> dict:
+    def fit(self, resume: bool = False, stop_after: int | None = None, allow_more_steps: bool = False,
+            on_eval=None) -> dict:
         """Train to cfg.train.steps; `stop_after` simulates an interruption after that many steps.
 
         resume: continue the run in cfg.run_dir; its saved config must be the requested one (runs.fingerprint).
         allow_more_steps: on resume, train.steps may be larger than the saved one (and nothing else may differ).
+        on_eval: called with every evaluation record after it is saved (e.g. to report to Ray Tune).
         Raises ValueError (a clear message) for a refused directory, RunBusy when another process trains this
         run, and Diverged at the first non-finite loss."""
+        self._on_eval = on_eval
         with run_lock(self.dir):
             return self._fit(resume, stop_after, allow_more_steps)
 
@@ -335,6 +338,8 @@ class Trainer:
                         self.history.append(rec)
                         self._write_metrics()
                         self.save_checkpoint()
+                        if self._on_eval is not None:
+                            self._on_eval(rec)
                     elif self.step % t.checkpoint_every == 0:
                         self.save_checkpoint()
                     if stop.requested or (stop_after is not None and self.step >= stop_after):

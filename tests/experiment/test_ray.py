@@ -76,3 +76,21 @@ def test_a_killed_worker_is_retried_and_the_run_resumes_from_its_checkpoint(loca
     assert resumed["steps"] == 6 and resumed["test_loss"] == reference["test_loss"]
     history = [json.loads(x) for x in (tmp_path / "killed" / "r" / "metrics.jsonl").read_text().splitlines()]
     assert [h["step"] for h in history] == [3, 6]
+
+
+def test_ray_tune_asha_stops_weak_trials_of_qhybrid_runs_early(local_ray, tmp_path):
+    from ray import tune
+    from ray.tune.schedulers import ASHAScheduler
+
+    from qhybrid.tune import tune_runs
+    base = {**TINY, "name": "search", "out_dir": str(tmp_path / "runs"),
+            "train": {**TINY["train"], "steps": 8, "eval_every": 2}}               # 4 evaluations per full trial
+    grid = tune_runs(base, {"train.lr": tune.grid_search([1e-5, 3e-3, 1e-2, 3e-2])},
+                     scheduler=ASHAScheduler(max_t=4, grace_period=1, reduction_factor=2),
+                     storage_path=str(tmp_path / "tune"))
+    evals = sorted(len(r.metrics_dataframe) for r in grid)
+    assert len(evals) == 4 and evals[0] < 4 == evals[-1]          # some stopped early, the best ran to the end
+    best = grid.get_best_result()
+    assert best.config["point"]["train__lr"] != 1e-5              # the near-frozen learning rate did not win
+    run_dirs = list((tmp_path / "runs" / "search-tune").iterdir())
+    assert len(run_dirs) == 4 and all((d / "metrics.jsonl").exists() for d in run_dirs)
