@@ -155,7 +155,7 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
             parsed = parse_value(value)
         except yaml.YAMLError as e:
             raise ValueError(f"override {item!r} has a value that is not valid YAML ({_yaml_problem(e)}); "
-                             f"quote text ({key}='\"...\"') and close lists ({key}=[1, 2])") from None
+                             f"close lists and quote text, e.g. {key}=[1, 2]") from None
         for p in parts[:-1]:
             node = node.setdefault(p, {})
             if not isinstance(node, dict):
