@@ -1,7 +1,10 @@
 """The `qhybrid` command: run, train, compare, report, generate, circuit, list.
 
-Every verb has --help. Bad input prints one clear error line and exits with status 2
-(never a traceback); an interrupted run exits with 130 and resumes when run again.
+Every verb has --help. Bad input prints one clear error line, `qhybrid <verb>: error: <what was wrong,
+what is valid, how to fix it>`, and exits with status 2: the one error boundary is `main`, which turns
+every ValueError (bad configs and arguments, data errors, corrupt files), OSError, YAML error and
+ImportError (with the extra that installs the module) into that line. Anything else is a bug in
+qhybrid and keeps its traceback. An interrupted run exits with 130 and resumes when run again.
 """
 from __future__ import annotations
 
@@ -44,8 +47,11 @@ def _print_summary(s: dict) -> None:
 
 def _cmd_compare(args) -> int:
     from .compare import compare
+    from .config import apply_overrides, check_comparison, load_yaml
 
-    result = compare(args.config, args.set, executor=args.executor)
+    spec = apply_overrides(load_yaml(args.config), args.set)
+    check_comparison(spec)
+    result = compare(spec, executor=args.executor)
     print(result["report"])
     print(f"report: {Path(result['dir']) / 'report.md'}")
     return 0
@@ -60,14 +66,64 @@ def _cmd_run(args) -> int:
     return _cmd_compare(args)
 
 
+def _read_json(path: Path, what: str = "a JSON file"):
+    """The JSON in `path`, or a ValueError naming the file (corrupt, truncated, not text)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path} is not valid JSON ({e}); it should be {what}: the file is corrupt or "
+                         f"truncated, so restore it or delete the run directory and train it again") from None
+
+
+def _check_comparison_dir(d: Path) -> None:
+    """Every file the report of a comparison reads parses, else an error naming the file."""
+    import yaml
+
+    try:
+        meta = yaml.safe_load((d / "compare.yaml").read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise ValueError(f"{d / 'compare.yaml'} is not valid YAML ({str(e).splitlines()[0]}); run the "
+                         f"comparison again (qhybrid compare CONFIG) to rewrite it") from None
+    runs = meta.get("runs") if isinstance(meta, dict) else None
+    if not isinstance(runs, list) or not isinstance(meta.get("settings"), dict):
+        raise ValueError(f"{d / 'compare.yaml'} does not describe a comparison (no settings and runs); run the "
+                         f"comparison again (qhybrid compare CONFIG) to rewrite it")
+    for r in runs:
+        run_dir = d / "runs" / str(((r or {}).get("config") or {}).get("name", ""))
+        if (run_dir / "summary.json").exists():
+            _summary(run_dir / "summary.json")
+        m = run_dir / "metrics.jsonl"
+        if m.exists():
+            for k, line in enumerate(m.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+                try:
+                    json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise ValueError(f"{m} line {k} is not valid JSON ({e}); the file is corrupt: delete that "
+                                     f"run directory and run the comparison again to retrain it") from None
+
+
+def _summary(path: Path) -> dict:
+    s = _read_json(path, "a run summary (written at the end of qhybrid train)")
+    if not isinstance(s, dict) or not isinstance(s.get("params"), dict):
+        raise ValueError(f"{path} is not a run summary (a JSON object with params, test metrics, steps); "
+                         f"restore it or delete the run directory and train it again")
+    return s
+
+
 def _cmd_report(args) -> int:
     from .report import write_report
 
     d = Path(args.run_dir)
+    if not d.exists():
+        raise ValueError(f"{d} does not exist; give a run directory (<out_dir>/<name>, written by qhybrid train) "
+                         f"or a comparison directory (written by qhybrid compare)")
+    if not d.is_dir():
+        raise ValueError(f"{d} is a file, not a directory; give a run or comparison directory")
     if (d / "compare.yaml").exists():
+        _check_comparison_dir(d)
         print(write_report(d)["report"])
     elif (d / "summary.json").exists():
-        _print_summary(json.loads((d / "summary.json").read_text()))
+        _print_summary(_summary(d / "summary.json"))
     elif (d / "metrics.jsonl").exists():
         for line in (d / "metrics.jsonl").read_text().splitlines():
             print(line)
@@ -237,9 +293,10 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("generate", help="sample text from a trained language-model run")
     g.add_argument("run_dir")
     g.add_argument("--prompt", required=True, help="text to continue")
-    g.add_argument("--tokens", type=int, default=50, help="new tokens to sample (count)")
+    g.add_argument("--tokens", type=int, default=50, help="new tokens to sample (count, 1 to 100,000: each one "
+                   "is a forward pass)")
     g.add_argument("--temperature", type=float, default=1.0, help="softmax temperature (> 0; lower = greedier)")
-    g.add_argument("--top-k", type=int, default=None, help="sample only from the k most likely tokens")
+    g.add_argument("--top-k", type=int, default=None, help="sample only from the k most likely tokens (k >= 1)")
     g.add_argument("--seed", type=int, default=0, help="sampling seed")
     g.set_defaults(fn=_cmd_generate)
 
@@ -263,12 +320,33 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _known_errors() -> tuple:
+    """What bad input raises (the rest are bugs): ValueError (DataError, JSON, Unicode), OSError, ImportError, YAML
+    errors and unreadable pickles (a corrupt checkpoint)."""
+    import pickle
+
+    import yaml
+
+    return ValueError, OSError, ImportError, yaml.YAMLError, pickle.UnpicklingError
+
+
+def error_line(e: BaseException) -> str:
+    """An error as one line (a multi-line message joined); an ImportError with the extra that installs it."""
+    text = str(e).strip() or type(e).__name__
+    if isinstance(e, ImportError) and "pip install" not in text:
+        from ._optional import EXTRAS, install_hint
+
+        if (e.name or "").split(".")[0] in EXTRAS:
+            text += f"; {install_hint(e.name)}"
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.fn(args)
-    except (ValueError, ImportError, OSError) as e:
-        print(f"qhybrid {args.command}: error: {e}", file=sys.stderr)
+    except _known_errors() as e:
+        print(f"qhybrid {args.command}: error: {error_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as e:
         print(f"qhybrid {args.command}: interrupted{': ' + str(e) if str(e) else ''}; run the same command "

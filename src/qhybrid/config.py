@@ -5,8 +5,11 @@
     model: {attention: vqc, quantum: {n_qubits: 4}}
     train: {steps: 300, seed: 0}
 
-Unknown keys and bad values are rejected with a message naming the key and the nearest
-valid one. Comparison configs add `variants` and `seeds` (see compare.py).
+Every key is checked here, once: unknown keys are rejected with the nearest valid one, every value
+against its dataclass field's type (validation.py: model.quantum.* included; a number written as a
+string, such as lr: 1e-3, is read as a float), then against its range; data.options against the
+data set loader's parameters. Run names are one folder name inside out_dir. Comparison configs add
+`variants`, `seeds`, `workers`, ... (see compare.py; `check_comparison` checks those settings).
 """
 from __future__ import annotations
 
@@ -17,9 +20,10 @@ from pathlib import Path
 import yaml
 
 from .costs import ENERGY_MODES
+from .data.registry import check_corpus_options
 from .device import check_device_form
 from .models import ModelConfig
-from .validation import check_choice, dataclass_from_dict, did_you_mean
+from .validation import check_choice, check_fields, dataclass_from_dict, did_you_mean
 
 
 @dataclass
@@ -28,6 +32,10 @@ class DataConfig:
     data_dir: str | None = None          # local folder with the files (else $QHYBRID_DATA, else download)
     seed: int = 0                        # generator seed for built-in corpora
     options: dict = field(default_factory=dict)   # extra load_corpus options (task, level, sizes, ...)
+
+    def __post_init__(self):
+        check_fields(self, "data")
+        check_corpus_options(self.name, self.options, "data.options")
 
 
 @dataclass
@@ -50,6 +58,24 @@ class TrainConfig:
     energy: str = "estimate"             # energy / CO2 in summary.json: estimate (stated assumptions) |
                                          #   codecarbon (measured, offline; the energy extra) | off
 
+    def __post_init__(self):
+        check_fields(self, "train")
+        for k in ("steps", "batch_size", "eval_every", "eval_batches", "test_batches", "checkpoint_every"):
+            if getattr(self, k) < 1:
+                raise ValueError(f"train.{k} must be >= 1, got {getattr(self, k)}")
+        if self.lr <= 0:
+            raise ValueError(f"train.lr must be > 0, got {self.lr}")
+        for k in ("warmup", "weight_decay", "grad_clip"):
+            if getattr(self, k) < 0:
+                raise ValueError(f"train.{k} must be >= 0, got {getattr(self, k)}")
+        if not 0 <= self.min_lr_ratio <= 1:
+            raise ValueError(f"train.min_lr_ratio must be in [0, 1] (a fraction of lr), got {self.min_lr_ratio}")
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"train.threads must be a positive number of CPU threads or null (torch's default), "
+                             f"got {self.threads}")
+        check_device_form(self.device)               # the form only: a config naming cuda can be read anywhere
+        check_choice("train.energy", self.energy, ENERGY_MODES)
+
 
 @dataclass
 class RunConfig:
@@ -59,28 +85,45 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
+    def __post_init__(self):
+        check_fields(self)
+        check_run_name(self.name)
+
     @property
     def run_dir(self) -> Path:
         return Path(self.out_dir) / self.name
 
 
 _SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
+EXECUTOR_NAMES = ("serial", "process", "ray")         # executors.py's EXECUTORS
 
 
-def _typed(cls, data: dict, prefix: str):
-    """Check value types against the dataclass defaults (int/float/bool/str), then build."""
-    obj = dataclass_from_dict(cls, data, prefix)
-    for f in dataclasses.fields(cls):
-        v, default = getattr(obj, f.name), f.default
-        if default is dataclasses.MISSING or default is None or v is None:
-            continue
-        ok = (isinstance(v, bool) if isinstance(default, bool) else
-              isinstance(v, (int, float)) and not isinstance(v, bool) if isinstance(default, float) else
-              isinstance(v, int) and not isinstance(v, bool) if isinstance(default, int) else
-              isinstance(v, type(default)))
-        if not ok:
-            raise ValueError(f"{prefix}.{f.name} must be {type(default).__name__}, got {v!r}")
-    return obj
+def check_run_name(name, what: str = "name") -> None:
+    """A run (or comparison) name is one folder name inside out_dir: not empty, '.', '..', absolute, no '/' or '\\'."""
+    if not isinstance(name, str) or name.strip() in ("", ".", "..") or any(c in name for c in "/\\\0") or \
+            Path(name).is_absolute():
+        raise ValueError(f"{what} = {name!r} is not a valid run name: it must be one folder name inside out_dir "
+                         f"(letters, digits, '-', '_', '.'; not empty, '.' or '..', no '/' or '\\'), e.g. "
+                         f"{what}: my-run")
+
+
+def check_comparison(spec: dict) -> None:
+    """The settings of a comparison spec that are not run config keys: name, out_dir, workers, executor,
+    matched_twins, baseline (compare.py's `expand` checks variants and seeds)."""
+    if "name" in spec:
+        check_run_name(spec["name"])
+    if "out_dir" in spec and not isinstance(spec["out_dir"], str):
+        raise ValueError(f"out_dir must be a folder path (a string), got {spec['out_dir']!r}")
+    w = spec.get("workers", 1)
+    if isinstance(w, bool) or not isinstance(w, int) or w < 1:
+        raise ValueError(f"workers must be a positive integer (parallel worker processes), got {w!r}; "
+                         f"e.g. workers: 2")
+    if "executor" in spec:
+        check_choice("executor", spec["executor"], EXECUTOR_NAMES)
+    if not isinstance(spec.get("matched_twins", False), bool):
+        raise ValueError(f"matched_twins must be true or false, got {spec['matched_twins']!r}")
+    if "baseline" in spec and not isinstance(spec["baseline"], str):
+        raise ValueError(f"baseline must be the name of a variant, got {spec['baseline']!r}")
 
 
 def run_config_from_dict(data: dict) -> RunConfig:
@@ -95,15 +138,7 @@ def run_config_from_dict(data: dict) -> RunConfig:
         value = data.pop(key, None) or {}
         if not isinstance(value, dict):
             raise ValueError(f"{key} must be a mapping of settings, got {value!r}")
-        sections[key] = _typed(cls, value, key)
-    train = sections["train"]
-    for k in ("steps", "batch_size", "eval_every", "eval_batches", "test_batches", "checkpoint_every"):
-        if getattr(train, k) < 1:
-            raise ValueError(f"train.{k} must be >= 1, got {getattr(train, k)}")
-    if train.lr <= 0:
-        raise ValueError(f"train.lr must be > 0, got {train.lr}")
-    check_device_form(train.device)                  # the form only: a config naming cuda can be read anywhere
-    check_choice("train.energy", train.energy, ENERGY_MODES)
+        sections[key] = dataclass_from_dict(cls, value, key)
     return RunConfig(**data, **sections)
 
 
@@ -120,22 +155,55 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
         key, value = item.split("=", 1)
         node = data
         parts = key.strip().split(".")
+        if not all(p.strip() for p in parts):
+            raise ValueError(f"override {item!r} has an empty key part; write dotted keys such as "
+                             f"model.quantum.n_qubits=4")
+        try:
+            parsed = parse_value(value)
+        except yaml.YAMLError as e:
+            raise ValueError(f"override {item!r} has a value that is not valid YAML ({_yaml_problem(e)}); "
+                             f"close lists and quote text, e.g. {key}=[1, 2]") from None
         for p in parts[:-1]:
             node = node.setdefault(p, {})
             if not isinstance(node, dict):
                 raise ValueError(f"override {item!r}: {p} is not a section")
-        node[parts[-1]] = parse_value(value)
+        node[parts[-1]] = parsed
     return data
 
 
+def _yaml_problem(e: yaml.YAMLError) -> str:
+    """A YAML error as one short phrase: the problem and where (line, column)."""
+    problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+    mark = getattr(e, "problem_mark", None)
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else problem
+
+
 def load_yaml(path) -> dict:
+    """The mapping a YAML config file holds; refuses a missing path, a folder, binary data, an empty file."""
     path = Path(path)
     if not path.exists():
         raise ValueError(f"config file {path} does not exist (configs live in configs/, e.g. configs/default.yaml)")
+    if path.is_dir():
+        found = sorted(p.name for p in path.glob("*.yaml"))
+        raise ValueError(f"config file {path} is a directory, not a YAML file; pass a file"
+                         + (f" such as {path / found[0]} (YAML files there: {', '.join(found)})" if found else
+                            ", e.g. configs/default.yaml"))
+    raw = path.read_bytes()
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is None or "\x00" in text:
+        raise ValueError(f"config file {path} is not a text file (it holds binary data); a config is a YAML text "
+                         f"file of settings, e.g. configs/default.yaml")
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        raise ValueError(f"config file {path} is not valid YAML: {e}") from None
+        raise ValueError(f"config file {path} is not valid YAML: {_yaml_problem(e)}") from None
+    if data is None:
+        raise ValueError(f"config file {path} is empty (no settings); a config is a YAML mapping of settings such "
+                         f"as `data: {{name: toy_english}}`, `model: {{attention: vqc}}`, `train: {{steps: 300}}` "
+                         f"(see configs/default.yaml; every key not given keeps its default)")
     if not isinstance(data, dict):
         raise ValueError(f"config file {path} must hold a mapping of settings at the top level")
     return data

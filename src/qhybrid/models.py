@@ -21,7 +21,7 @@ from torch import nn
 
 from .backends import LazyBackend, backend_options, check_options, restore_usage, usage_of
 from .layers import ATTENTIONS, EMBEDDINGS, FFNS, is_quantum
-from .validation import check_choice, dataclass_from_dict
+from .validation import check_choice, check_fields
 
 
 @dataclass
@@ -43,10 +43,19 @@ class QuantumConfig:
     ket_rank: int = 2                    # KetEmbedding: number of summed products
 
     def __post_init__(self):
+        check_fields(self, "model.quantum")        # types first ("1e3" seconds is read as a number), then values
         m = self.max_qpu_seconds
-        if m is not None and (isinstance(m, bool) or not isinstance(m, (int, float)) or m < 0):
+        if m is not None and m < 0:
             raise ValueError(f"model.quantum.max_qpu_seconds must be a non-negative number of seconds or null "
                              f"(no limit), got {m!r}")
+        for name in ("n_qubits", "qsvt_degree", "ket_order", "ket_rank"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"model.quantum.{name} must be >= 1, got {getattr(self, name)}")
+        if self.n_layers < 0:
+            raise ValueError(f"model.quantum.n_layers must be >= 0 (ansatz layers), got {self.n_layers}")
+        if self.shots is not None and self.shots < 1:
+            raise ValueError(f"model.quantum.shots must be a positive integer or null (exact, or the backend's "
+                             f"default), got {self.shots}")
 
 
 @dataclass
@@ -70,8 +79,7 @@ class ModelConfig:
     quantum: QuantumConfig = field(default_factory=QuantumConfig)
 
     def __post_init__(self):
-        if isinstance(self.quantum, dict):
-            self.quantum = dataclass_from_dict(QuantumConfig, self.quantum, "model.quantum")
+        check_fields(self, "model")                 # types (model.quantum from a mapping), then values
         for name, options in (("embedding", EMBEDDINGS), ("attention", ATTENTIONS), ("ffn", FFNS),
                               ("pool", {"mean": 0, "last": 0}), ("arch", {"transformer": 0, "lstm": 0})):
             check_choice(f"model.{name}", getattr(self, name), options)
@@ -87,6 +95,9 @@ class ModelConfig:
             raise ValueError(f"model.d_model ({self.d_model}) must be divisible by model.n_heads ({self.n_heads})")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"model.dropout must be in [0, 1), got {self.dropout}")
+        if self.ffn_hidden is not None and self.ffn_hidden < 1:
+            raise ValueError(f"model.ffn_hidden must be a positive integer or null (4 * d_model), "
+                             f"got {self.ffn_hidden}")
 
     @property
     def hidden(self) -> int:

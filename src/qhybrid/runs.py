@@ -329,12 +329,27 @@ def build_model(cfg: RunConfig, corpus) -> torch.nn.Module:
     return cls(m)
 
 
+MAX_NEW_TOKENS = 100_000   # each new token is one forward pass: more would run for many minutes without output
+
+
 def sample_from_run(run_dir, prompt: str, tokens: int, temperature: float = 1.0, top_k: int | None = None,
                     seed: int = 0) -> str:
-    """Text sampled from a trained LM run directory (its config, tokenizer and last checkpoint)."""
+    """Text sampled from a trained LM run directory (its config, tokenizer and last checkpoint).
+
+    tokens: 1 to MAX_NEW_TOKENS; temperature > 0; top_k None (every token) or >= 1. A prompt must hold at
+    least one token of the run's vocabulary (unknown tokens encode to <unk>)."""
     from .config import load_yaml, run_config_from_dict
     from .data import load_tokenizer
 
+    if isinstance(tokens, bool) or not isinstance(tokens, int) or not 1 <= tokens <= MAX_NEW_TOKENS:
+        raise ValueError(f"--tokens must be between 1 and {MAX_NEW_TOKENS:,} (new tokens to sample; each is one "
+                         f"forward pass, so more would run for many minutes), got {tokens!r}")
+    if not temperature > 0:
+        raise ValueError(f"--temperature must be > 0 (1 = the model's distribution, lower = greedier), "
+                         f"got {temperature!r}")
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+        raise ValueError(f"--top-k must be >= 1 (sample from the k most likely tokens), or left out to sample from "
+                         f"every token; got {top_k!r}")
     d = Path(run_dir)
     for f in ("config.yaml", "tokenizer.json", "checkpoint.pt"):
         if not (d / f).exists():
@@ -350,6 +365,10 @@ def sample_from_run(run_dir, prompt: str, tokens: int, temperature: float = 1.0,
     ids = tok.encode(prompt)
     if not ids:
         raise ValueError("the prompt is empty after tokenisation; give at least one known token")
+    if all(i == tok.unk_id for i in ids):
+        known = [t for t in tok.itos if t not in tok.specials][:8]
+        raise ValueError(f"none of the prompt's tokens ({prompt!r}) is in the run's vocabulary (each would be "
+                         f"<unk>); start from tokens of its training data, e.g. {', '.join(map(repr, known))}")
     gen = torch.Generator().manual_seed(seed)
     out = model.eval().generate(torch.tensor(ids), tokens, temperature=temperature, top_k=top_k, generator=gen)
     return tok.decode(out.tolist())

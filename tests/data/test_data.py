@@ -364,3 +364,35 @@ def test_user_classification_files(tmp_path):
     assert e.meta["format"] == "label<TAB>text" and e.classes == ["0", "1"] and e.tokenizer.pad_id == 0
     ids, labels = e.encode_classification("train")
     assert len(ids) == 16 and labels.shape == (16,)
+
+
+def test_user_files_refuse_binary_data(tmp_path):
+    import random
+
+    blob = tmp_path / "blob.txt"
+    blob.write_bytes(random.Random(0).randbytes(5000))
+    for task in ("lm", "classification"):
+        with pytest.raises(DataError, match="binary.*not text"):
+            load_corpus(blob, task=task)
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("".join(f"caf\u00e9 num\u00e9ro {i}\n" for i in range(20)).encode("latin-1"))
+    assert load_corpus(latin).splits["train"][0] == "caf\u00e9 num\u00e9ro 0"
+
+
+def test_classification_files_need_labels(tmp_path):
+    plain = tmp_path / "story.txt"
+    words = ["the", "a", "one", "my", "her"]
+    plain.write_text("".join(f"{words[i % 5]} cat sat on mat number {i}\n" for i in range(30)))
+    with pytest.raises(DataError, match=r"line 1 has no label.*sentence<TAB>label"):
+        load_corpus(plain, task="classification")
+    mixed = tmp_path / "mixed.tsv"
+    mixed.write_text("a good film\tpos\na bad film\tneg\nno label here\n")
+    with pytest.raises(DataError, match=r"line 3 has no tab"):
+        load_corpus(mixed, task="classification")
+
+
+def test_unknown_options_are_data_errors_too():
+    with pytest.raises(DataError, match="unknown option"):
+        load_corpus("toy_english", n_sentences=5)
+    with pytest.raises(DataError, match=r"n_train must be int \(an integer"):
+        load_corpus("toy_english", n_train="many")

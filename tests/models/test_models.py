@@ -146,3 +146,12 @@ def test_lstm_rejects_quantum_blocks_but_takes_a_quantum_embedding():
     out = clf(idx, mask)[0]
     idx2 = idx.clone(); idx2[0, 4:] = 7                                # padding after the sentence is ignored
     assert torch.allclose(clf(idx2, mask)[0][0], out[0], atol=1e-6)
+
+
+def test_quantum_linear_refuses_integer_inputs():
+    from qhybrid.layers.linear import QuantumLinear
+
+    layer = QuantumLinear(3, 2, n_qubits=2, n_layers=1)
+    with pytest.raises(TypeError, match="floating-point.*torch.int64.*x.float()"):
+        layer(torch.tensor([[1, 2, 3]]))
+    assert layer(torch.tensor([[1.0, 2.0, 3.0]])).shape == (1, 2)

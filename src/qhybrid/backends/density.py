@@ -42,7 +42,11 @@ def _parse(spec: str) -> dict:
         if not sep or key not in _KEYS:
             raise ValueError(f"cannot read density option {part!r}; write key=value pairs from {sorted(_KEYS)}, "
                              f"e.g. density:depol1=0.001,depol2=0.01,readout=0.02 (or density:fake_manila)")
-        out[key] = float(val)
+        try:
+            out[key] = float(val)
+        except ValueError:
+            raise ValueError(f"density option {key} = {val.strip()!r} is not a number; {key} is a probability in "
+                             f"[0, 1], e.g. density:{key}=0.001") from None
     return out
 
 

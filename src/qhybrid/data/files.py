@@ -206,9 +206,36 @@ def _download(spec: RemoteFile, dest: Path, looked_in: Path | None) -> None:
     print(f"qhybrid: downloaded {spec.url} -> {dest}{note}", file=sys.stderr)
 
 
+_CONTROL = bytes(sorted(set(range(32)) - {9, 10, 11, 12, 13} | {127}))   # control bytes that text never holds
+
+
+def binary_reason(data: bytes) -> str | None:
+    """Why `data` looks like binary data rather than text (NUL bytes, control bytes), or None."""
+    if b"\x00" in data:
+        return "it contains NUL bytes"
+    sample = data[: 1 << 16]
+    n = len(sample) - len(sample.translate(None, _CONTROL))
+    if n > max(2, len(sample) // 100):
+        return f"{n / len(sample):.0%} of its first {len(sample):,} bytes are control characters"
+    return None
+
+
+def read_user_text(path: str | os.PathLike, what: str = "a data file") -> str:
+    """`read_text` for a file the user names: refused (DataError) when it holds binary data, not text."""
+    data = Path(path).read_bytes()
+    why = binary_reason(data)
+    if why is not None:
+        raise DataError(f"{path} looks binary ({why}), not text; {what} is UTF-8 (or Latin-1) text: one sentence "
+                        f"per line for task=lm, 'sentence<TAB>label' per line for task=classification")
+    return _decode(data)
+
+
 def read_text(path: str | os.PathLike) -> str:
     """A file's text: UTF-8, else Latin-1 (never fails on odd bytes)."""
-    data = Path(path).read_bytes()
+    return _decode(Path(path).read_bytes())
+
+
+def _decode(data: bytes) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

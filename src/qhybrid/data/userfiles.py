@@ -7,10 +7,13 @@ task="lm" (default), plain text:
     Each of valid and test gets at least one line / character (so at least 3 are needed).
 task="classification", one example per non-blank line, format auto-detected:
     "text<TAB>label" (or "label<TAB>text": when lines have tabs, the side with fewer distinct
-    values is the label) or, without tabs, "label text" (first whitespace-separated field).
+    values is the label; then every line needs a tab) or, without tabs, "label text" where the
+    label (first whitespace-separated field) is an integer such as 0 / 1: a line whose first word
+    is not an integer has no label, and the file is refused (plain text is task="lm").
     Labels are mapped to 0..k-1 in sorted order (numerically if all are integers); `classes` holds
     their names. Split like the UCI sets: RandomState(1234) permutation, 80/10/10.
 Options: lower, split_punct (word tokenizer), max_vocab, min_freq.
+A file holding binary data (NUL or control bytes) is refused, whatever the task.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ import os
 from pathlib import Path
 
 from .corpus import Corpus
-from .files import DataError, read_text
+from .files import DataError, read_user_text
 from .standard import UCI_SPLIT_SEED, fixed_split
 
 
@@ -42,7 +45,12 @@ def parse_classification(text: str, path: Path | str = "") -> tuple[list[tuple[s
     lines = [ln.rstrip("\r") for ln in text.split("\n") if ln.strip()]
     if not lines:
         raise DataError(f"{path}: no examples")
-    if all("\t" in ln for ln in lines):
+    tabbed = ["\t" in ln for ln in lines]
+    if any(tabbed) and not all(tabbed):
+        k = tabbed.index(False) + 1
+        raise DataError(f"{path}: line {k} has no tab, but other lines are 'sentence<TAB>label'; give every "
+                        f"example as 'sentence<TAB>label': {lines[k - 1]!r}")
+    if all(tabbed):
         tail = [tuple(s.strip() for s in ln.rsplit("\t", 1)) for ln in lines]   # (text, label)
         head = [tuple(s.strip() for s in ln.split("\t", 1))[::-1] for ln in lines]  # (text, label)
         if len({y for _, y in head}) < len({y for _, y in tail}):
@@ -55,6 +63,10 @@ def parse_classification(text: str, path: Path | str = "") -> tuple[list[tuple[s
             parts = ln.split(None, 1)
             if len(parts) < 2:
                 raise DataError(f"{path}: line {k} is not 'label text' (nor 'text<TAB>label'): {ln!r}")
+            if _label_key(parts[0])[0]:
+                raise DataError(f"{path}: line {k} has no label ({ln!r}): a classification file holds one example "
+                                f"per line as 'sentence<TAB>label' (or, without tabs, 'INTEGER sentence' such as "
+                                f"'1 a good film'); for plain text use task=lm")
             pairs.append((parts[1].strip(), parts[0]))
     bad = [k for k, (t, y) in enumerate(pairs, 1) if not t or not y]
     if bad:
@@ -69,7 +81,7 @@ def load_user_file(path: str | os.PathLike, task: str = "lm", level: str = "word
         raise DataError(f"no such data file: {path}")
     if level not in ("word", "char"):
         raise DataError(f"level must be 'word' or 'char', got {level!r}")
-    text = read_text(path)
+    text = read_user_text(path)
     opts = {"lower": lower, "split_punct": split_punct, "max_vocab": max_vocab, "min_freq": min_freq}
     meta = {"source": "user file", "files": {"all": {"path": str(path)}}}
     if task == "lm":

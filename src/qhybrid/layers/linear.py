@@ -7,6 +7,7 @@
 Reference: Mari et al., "Transfer learning in hybrid classical-quantum neural networks",
 Quantum 4, 340 (2020) -- the dressed quantum circuit. Quantum: the circuit weights.
 Classical: the optional input/output maps. `n_quantum_parameters` says how many are quantum.
+Inputs must be floating point: an integer tensor is refused with a TypeError (never cast silently).
 """
 from __future__ import annotations
 
@@ -36,6 +37,9 @@ class QuantumLinear(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:       # (..., in) -> (..., out)
         if x.shape[-1] != self.in_features:
             raise ValueError(f"QuantumLinear expects (..., {self.in_features}) inputs, got {tuple(x.shape)}")
+        if not torch.is_floating_point(x):                      # no silent cast: integers are usually token ids
+            raise TypeError(f"QuantumLinear expects a floating-point tensor of features, got {x.dtype}; cast it "
+                            f"(x.float()), or pass token ids through an embedding first")
         angles = math.pi / 2 * torch.tanh(self.pre(x)) if self.pre is not None else x
         y = self.vqc(angles)                                    # (..., n_obs) expectations in [-1, 1]
         return self.post(y) if self.post is not None else y
