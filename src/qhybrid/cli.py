@@ -26,7 +26,9 @@ def _cmd_train(args) -> int:
     from .train import Trainer
 
     cfg = _load_run_config(args.config, args.set)
-    result = Trainer(cfg).fit(resume=args.resume)
+    if args.more_steps and not args.resume:
+        raise ValueError("--more-steps continues a run with a larger train.steps; use it with --resume")
+    result = Trainer(cfg).fit(resume=args.resume, allow_more_steps=args.more_steps)
     if result.get("interrupted"):
         print(f"stopped at step {result['step']}; checkpoint saved in {cfg.run_dir}. "
               f"Continue with: qhybrid train {args.config} --resume" + "".join(f" --set {s}" for s in args.set or []))
@@ -51,7 +53,10 @@ def _cmd_compare(args) -> int:
 
     spec = apply_overrides(load_yaml(args.config), args.set)
     check_comparison(spec)
-    result = compare(spec, executor=args.executor)
+    options = {"address": args.address} if args.address else {}
+    if options and (args.executor or spec.get("executor")) != "ray":
+        raise ValueError("--address names a Ray cluster; use it with --executor ray")
+    result = compare(spec, executor=args.executor, executor_options=options)
     print(result["report"])
     print(f"report: {Path(result['dir']) / 'report.md'}")
     return 0
@@ -277,6 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("config", help="YAML run config (see configs/)")
     t.add_argument("--set", **setopt)
     t.add_argument("--resume", action="store_true", help="continue from the run directory's checkpoint")
+    t.add_argument("--more-steps", action="store_true", help="with --resume: train.steps may be larger than the "
+                   "run's (nothing else may differ); the learning-rate schedule stretches to the new total")
     t.set_defaults(fn=_cmd_train)
 
     c = sub.add_parser("compare", help="train variants x seeds and write report.md, results.csv, figures")
@@ -284,6 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--set", **setopt)
     c.add_argument("--executor", choices=["serial", "process", "ray"], default=None,
                    help="where runs execute (default: the config's, else local processes)")
+    c.add_argument("--address", default=None, help="ray: the cluster to use, 'auto' (this machine's cluster) or "
+                   "ray://<head>:10001; default $RAY_ADDRESS, else a local instance (docs/cluster.md)")
     c.set_defaults(fn=_cmd_compare)
 
     rp = sub.add_parser("report", help="print (and rewrite) the report of a run or a comparison directory")

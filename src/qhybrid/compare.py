@@ -38,7 +38,7 @@ from pathlib import Path
 import yaml
 
 from .atomic import atomic_text
-from .config import apply_overrides, load_yaml, run_config_from_dict, to_dict
+from .config import apply_overrides, check_comparison, load_yaml, run_config_from_dict, to_dict
 from .executors import get_executor
 from .report import write_report
 from .runs import (
@@ -68,6 +68,7 @@ def _merge(base: dict, over: dict) -> dict:
 
 def expand(spec: dict) -> tuple[dict, list[dict]]:
     """Validate a comparison spec -> (settings, [run config dicts with 'variant' and 'seed'])."""
+    check_comparison(spec)
     for key in spec:
         if key not in COMPARE_KEYS:
             raise ValueError(f"unknown key {key}{did_you_mean(key, COMPARE_KEYS, quote=False)}; valid comparison "

@@ -357,7 +357,7 @@ def sample_from_run(run_dir, prompt: str, tokens: int, temperature: float = 1.0,
     cfg = run_config_from_dict(load_yaml(d / "config.yaml"))
     tok = load_tokenizer(d / "tokenizer.json")
     model = build_model(cfg, CorpusShape(tok))
-    state = torch.load(d / "checkpoint.pt", weights_only=False)
+    state = read_checkpoint(d / "checkpoint.pt")              # generation runs on the CPU, whatever trained it
     try:
         model.load_state_dict(state["model"])
     except RuntimeError:

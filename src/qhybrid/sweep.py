@@ -50,7 +50,8 @@ def with_point(config: dict, point: dict) -> dict:
 def _label(point: dict) -> str:
     def fmt(v):
         return f"{v:.3g}" if isinstance(v, float) else str(v)
-    return ",".join(f"{k.rsplit('.', 1)[-1]}={fmt(v)}" for k, v in point.items())
+    label = ",".join(f"{k.rsplit('.', 1)[-1]}={fmt(v)}" for k, v in point.items())
+    return label.replace("/", "_").replace("\\", "_")          # a variant name is part of run folder names
 
 
 def _draw(key: str, spec, rng: random.Random):

@@ -68,6 +68,9 @@ def test_list_verbs(capsys):
     (["train", "{cfg}", "--set", "model.embedding=quantm"], "did you mean 'quantum'"),
     (["train", "{cfg}", "--set", "train.stpes=3"], "did you mean train.steps"),
     (["generate", "/nonexistent", "--prompt", "x"], "missing"),
+    (["train", "{cfg}", "--more-steps"], "use it with --resume"),
+    (["compare", "{cfg}", "--address", "auto"], "use it with --executor ray"),
+    (["train", "{cfg}", "--set", "train.device=gpu"], "valid: auto, cpu, cuda, cuda:N"),
 ])
 def test_errors_are_one_line_without_traceback(argv, message, run_config):
     argv = [a.replace("{cfg}", str(run_config)) for a in argv]

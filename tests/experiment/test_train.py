@@ -199,3 +199,20 @@ def test_trainer_refuses_a_run_another_process_trains(tmp_path):
         assert not (tmp_path / "x").exists()
     finally:
         other.kill(); other.wait()
+
+
+def test_more_steps_from_the_command_line_extends_a_finished_run(tmp_path, capsys):
+    import yaml
+
+    from qhybrid.cli import main
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({"name": "m", "out_dir": str(tmp_path), "data": {"name": "toy_english"},
+                                   "model": {"context": 8, "d_model": 8, "n_heads": 2, "n_blocks": 1},
+                                   "train": {"steps": 2, "batch_size": 2, "eval_every": 2, "eval_batches": 1,
+                                             "test_batches": 1, "progress": False}}))
+    assert main(["train", str(cfg)]) == 0
+    assert main(["train", str(cfg), "--resume", "--set", "train.steps=4"]) == 2           # refused: steps differ
+    assert "train.steps" in capsys.readouterr().err
+    assert main(["train", str(cfg), "--resume", "--more-steps", "--set", "train.steps=4"]) == 0
+    summary = yaml.safe_load((tmp_path / "m" / "summary.json").read_text())
+    assert summary["steps"] == 4 and summary["steps_extended_from"] == [2]
