@@ -10,13 +10,11 @@
 """
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
-import yaml
-
-from .config import RunConfig, to_dict
+from .config import RunConfig
+from .runs import config_differences, read_json, read_run_config
 from .train import Trainer
 
 
@@ -35,15 +33,16 @@ def runs_dir(name: str, fresh: bool = False) -> Path:
 def train_run(cfg: RunConfig, corpus=None) -> tuple[Trainer, dict]:
     """Train cfg, safely re-runnable from a notebook cell: (trainer with the trained model, summary).
 
-    A finished run whose saved config equals cfg is loaded, not retrained (its summary is returned);
+    A finished run of the same run identity as cfg (runs.fingerprint: cosmetic keys such as train.progress
+    aside) is loaded, not retrained (its summary is returned);
     anything else in cfg.run_dir (another config, or an unfinished run) is the notebook's own earlier
     attempt and is replaced by a fresh run."""
     d = cfg.run_dir
     trainer = Trainer(cfg, corpus)
-    saved, summary = d / "config.yaml", d / "summary.json"
-    if saved.exists() and summary.exists() and yaml.safe_load(saved.read_text()) == to_dict(cfg):
+    saved = read_run_config(d) if (d / "summary.json").exists() else None
+    if saved is not None and not config_differences(saved, cfg):     # the same run identity (runs.fingerprint)
         trainer.load_checkpoint()
-        return trainer, json.loads(summary.read_text())
+        return trainer, read_json(d / "summary.json")
     shutil.rmtree(d, ignore_errors=True)
     return trainer, trainer.fit()
 
