@@ -97,6 +97,9 @@ def run_config_from_dict(data: dict) -> RunConfig:
             raise ValueError(f"train.{k} must be >= 1, got {getattr(train, k)}")
     if train.lr <= 0:
         raise ValueError(f"train.lr must be > 0, got {train.lr}")
+    if sections["model"].hf is not None:                 # a pretrained Hugging Face model: check its settings now
+        from .hf.runs import check_model_config
+        check_model_config(sections["model"])
     return RunConfig(**data, **sections)
 
 
