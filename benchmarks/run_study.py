@@ -16,7 +16,8 @@ run folder instead, so the committed docs only ever hold numbers from full runs.
 
 A study with a `study.pretrain` block (hf_adapters) first pretrains a small GPT-2 and its BPE
 tokenizer on that block's corpus (cached in runs/studies/<name>/base/, reused when present) and
-fine-tunes it: every variant's `model.hf.name` is set to that folder.
+fine-tunes it: every variant's `model.hf.name` is set to that folder. `pretrain: {reuse: <study>}`
+(hf_adapters_ptb) fine-tunes that study's base instead.
 """
 from __future__ import annotations
 
@@ -320,6 +321,9 @@ def prepare_base(meta: dict, spec: dict, out: Path, quick: bool) -> dict:
     from qhybrid.hf.pretrain import pretrain_gpt2
 
     pre = dict(meta["pretrain"])
+    if "reuse" in pre:                                    # another study's base: the same folder and settings
+        out = out.parent / pre["reuse"]
+        pre = dict(load_study(pre["reuse"])[0]["pretrain"])
     data = pre.pop("data")
     if quick:
         pre.update(QUICK_PRETRAIN)
@@ -327,7 +331,7 @@ def prepare_base(meta: dict, spec: dict, out: Path, quick: bool) -> dict:
     text = {s: ("".join(corpus.splits[s]) if corpus.level == "char" else "".join(t + "\n" for t in corpus.splits[s]))
             for s in ("train", "valid")}
     record = pretrain_gpt2(text["train"], text["valid"], out / "base", threads=1, **pre)
-    record["data"] = data
+    record["data"], record["study"] = data, out.name
     spec["model"]["hf"]["name"] = str(out / "base")
     return record
 
@@ -384,7 +388,8 @@ def hf_section(name: str, meta: dict, spec: dict, result: dict, files: Path, doc
              f"- Wall time of the invocations that trained runs: {elapsed / 60:.1f} min (pretraining included); "
              f"fine-tuning time summed over all runs: {train_total / 60:.1f} min "
              f"({spec.get('workers', 1)} parallel workers)",
-             f"- Base model, pretrained here: GPT-2 architecture, {base['n_layer']} layers, d={base['n_embd']}, "
+             f"- Base model, pretrained here (cached with the `{base['study']}` study): GPT-2 architecture, "
+             f"{base['n_layer']} layers, d={base['n_embd']}, "
              f"{base['n_head']} heads, {base['context']} positions, {base['params']:,} parameters "
              f"({base['params_non_embedding']:,} outside the embeddings); byte-level BPE tokenizer with "
              f"{base['vocab_size']:,} tokens fitted on the train split of `{base['data']}`; {base['steps']:,} "

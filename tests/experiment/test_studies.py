@@ -19,7 +19,8 @@ DATA_FILES = {"mc": ["mc/mc_train_data.txt"], "rp": ["rp/rp_train_data.txt"],
               "yelp": ["uci_sentiment/yelp_labelled.txt"],
               "ptb": ["ptb/ptb.train.txt"], "ptb_long": ["ptb/ptb.train.txt"],
               "shakespeare": ["tinyshakespeare/input.txt"], "grammar": [],
-              "hf_adapters": ["uci_sentiment/yelp_labelled.txt", "tinyshakespeare/input.txt"]}
+              "hf_adapters": ["uci_sentiment/yelp_labelled.txt", "tinyshakespeare/input.txt"],
+              "hf_adapters_ptb": ["ptb/ptb.train.txt", "tinyshakespeare/input.txt"]}
 
 
 def test_every_study_file_is_listed_and_valid():
