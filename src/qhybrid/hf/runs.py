@@ -208,7 +208,9 @@ class HFRunModel(nn.Module):
         return {n for n, p in self.named_parameters() if p.requires_grad}
 
     def state_dict(self, *args, **kwargs):
-        full = super().state_dict(*args, **kwargs)
+        if args or kwargs.get("destination") is not None:    # called as a submodule: the plain behaviour
+            return super().state_dict(*args, **kwargs)
+        full = super().state_dict(**kwargs)
         keep = self._trainable_keys()
         prefix = kwargs.get("prefix", "")
         return type(full)((k, v) for k, v in full.items() if k[len(prefix):] in keep)
