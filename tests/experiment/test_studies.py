@@ -85,5 +85,6 @@ def test_study_files_are_plain_comparison_specs(tmp_path):
 
 
 def test_unknown_study_names_the_valid_ones():
-    with pytest.raises(SystemExit, match="unknown study 'mcc'; studies: grammar, mc, ptb, ptb_long, rp"):
+    with pytest.raises(SystemExit, match="unknown study 'mcc'; studies: grammar, hf_adapters, hf_adapters_ptb, mc, "
+                                         "ptb, ptb_long, rp"):
         run_study.load_study("mcc")
