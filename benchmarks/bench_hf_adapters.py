@@ -65,10 +65,11 @@ def adapter_fn(model, batch):
     adapters = list(quantum_adapters(model).values())
     B, T = batch[0].shape
     xs = [torch.randn(B, T, a.in_features) for a in adapters]
+    gs = [torch.randn(B, T, a.out_features) for a in adapters]    # dense output grads, as in the model
 
     def run():
-        loss = sum(a.adapter(x).sum() for a, x in zip(adapters, xs))
-        loss.backward()
+        ys = [a.adapter(x) for a, x in zip(adapters, xs)]
+        torch.autograd.backward(ys, gs)
     return run
 
 
