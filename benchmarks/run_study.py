@@ -13,6 +13,11 @@ Output: the block between `<!-- BEGIN study:<name> -->` and `<!-- END study:<nam
 docs/results.md (command, date, machine, wall time, table, figures, samples) and the files
 under docs/results/<name>/ (results.csv, figures, samples.txt). With --quick both go under the
 run folder instead, so the committed docs only ever hold numbers from full runs.
+
+A study with a `study.pretrain` block (hf_adapters) first pretrains a small GPT-2 and its BPE
+tokenizer on that block's corpus (cached in runs/studies/<name>/base/, reused when present) and
+fine-tunes it: every variant's `model.hf.name` is set to that folder. `pretrain: {reuse: <study>}`
+(hf_adapters_ptb) fine-tunes that study's base instead.
 """
 from __future__ import annotations
 
@@ -230,7 +235,7 @@ def summarize(docs: Path) -> str:
             continue
         rows = {r["variant"]: r for r in csv.DictReader(path.open())}
         for v, r in rows.items():
-            twin = rows.get(f"{v}_twin")
+            twin = rows.get(f"{v}_twin") or rows.get(r.get("matched_to") or "")   # hf studies: the matched LoRA
             if not twin:
                 continue
             q, c = float(r["mean"]), float(twin["mean"])
@@ -267,6 +272,109 @@ def summarize(docs: Path) -> str:
     return block
 
 
+# ---- studies of a pretrained Hugging Face model (a `study.pretrain` block) -------------------------
+QUICK_PRETRAIN = {"vocab_size": 300, "n_embd": 32, "n_layer": 2, "n_head": 2, "steps": 4, "batch_size": 4}
+
+
+def prepare_base(meta: dict, spec: dict, out: Path, quick: bool) -> dict:
+    """Pretrain (or reuse) the study's base model in <out>/base and point every variant at it; returns the
+    pretraining record (sizes, data, tokens seen, valid loss, seconds)."""
+    from qhybrid.data import load_corpus
+    from qhybrid.hf.pretrain import pretrain_gpt2
+
+    pre = dict(meta["pretrain"])
+    if "reuse" in pre:                                    # another study's base: the same folder and settings
+        out = out.parent / pre["reuse"]
+        pre = dict(load_study(pre["reuse"])[0]["pretrain"])
+    data = pre.pop("data")
+    if quick:
+        pre.update(QUICK_PRETRAIN)
+    corpus = load_corpus(data)
+    text = {s: ("".join(corpus.splits[s]) if corpus.level == "char" else "".join(t + "\n" for t in corpus.splits[s]))
+            for s in ("train", "valid")}
+    record = pretrain_gpt2(text["train"], text["valid"], out / "base", threads=1, **pre)
+    record["data"], record["study"] = data, out.name
+    spec["model"]["hf"]["name"] = str(out / "base")
+    return record
+
+
+def _hf_variants(out: Path) -> dict[str, dict]:
+    """variant -> its model.hf settings (from the comparison's compare.yaml)."""
+    found: dict[str, dict] = {}
+    for r in yaml.safe_load((out / "compare.yaml").read_text())["runs"]:
+        found.setdefault(r["variant"], r["config"]["model"]["hf"])
+    return found
+
+
+def add_matches(rows: list[dict], hf: dict[str, dict]) -> list[dict]:
+    """Rows with `matched_to`: for a quantum-adapter variant, the LoRA variant sized on the same adapters."""
+    loras = {v: h.get("adapters", {}) for v, h in hf.items() if h.get("method") == "lora"}
+    out = []
+    for t in rows:
+        h = hf[t["variant"]]
+        match = "" if h.get("method", "quantum_adapter") != "quantum_adapter" else \
+            next((v for v, a in loras.items() if a == h.get("adapters", {})), "")
+        out.append({**t, "matched_to": match})
+    return out
+
+
+def hf_table_markdown(rows: list[dict], hf: dict[str, dict], baseline: str) -> str:
+    metric = rows[0]["metric"]
+    better = "higher" if metric == "test_accuracy" else "lower"
+    lines = [f"| variant | method | qubits | seeds | {metric} ({better} is better) | trainable params (total / "
+             f"quantum) | steps | {'examples' if metric == 'test_accuracy' else 'tokens'} seen | step ms | "
+             f"step / {baseline} | train min per run |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for t in rows:
+        h = hf[t["variant"]]
+        method = h.get("method", "quantum_adapter")
+        qubits = h.get("adapters", {}).get("n_qubits", 4)
+        q = qubits if method == "quantum_adapter" else f"({qubits})" if method == "lora" else ""
+        nd = _digits(metric, t["mean"])
+        seen = t["steps"] * t["batch_size"] if metric == "test_accuracy" else t["tokens_seen"]
+        lines.append(f"| {t['variant']} | {method} | {q} | {t['seeds']} | {t['mean']:.{nd}f} ± {t['std']:.{nd}f} | "
+                     f"{t['params_total']:,} / {t['params_quantum']:,} | {t['steps']:,} | {seen:,} | "
+                     f"{t['step_ms']:.1f} | {t['step_ratio']:.2f} | {t['wall_s'] / 60:.1f} |")
+    return "\n".join(lines)
+
+
+def hf_section(name: str, meta: dict, spec: dict, result: dict, files: Path, docs: Path, command: str,
+               elapsed: float, base: dict, out: Path) -> str:
+    rows = result["rows"]
+    rel = os.path.relpath(files, docs.parent)
+    train_total = sum(t["wall_s"] * t["seeds"] for t in rows)
+    baseline = spec.get("baseline", rows[0]["variant"])
+    a = spec["model"]["hf"].get("adapters", {})
+    lines = [f"<!-- BEGIN study:{name} -->", f"### {meta.get('title', name)}", "",
+             f"*Generated by `{command}` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC — do not edit by hand.*",
+             "", f"- Machine: {machine()}",
+             f"- Wall time of the invocations that trained runs: {elapsed / 60:.1f} min (with the base's pretraining "
+             f"when this study made it); "
+             f"fine-tuning time summed over all runs: {train_total / 60:.1f} min "
+             f"({spec.get('workers', 1)} parallel workers)",
+             f"- Base model, pretrained here (cached with the `{base['study']}` study): GPT-2 architecture, "
+             f"{base['n_layer']} layers, d={base['n_embd']}, "
+             f"{base['n_head']} heads, {base['context']} positions, {base['params']:,} parameters "
+             f"({base['params_non_embedding']:,} outside the embeddings); byte-level BPE tokenizer with "
+             f"{base['vocab_size']:,} tokens fitted on the train split of `{base['data']}`; {base['steps']:,} "
+             f"steps of {base['batch_size']} x {base['context']} tokens ({base['tokens_seen']:,} tokens seen, "
+             f"{base['train_tokens']:,} distinct train tokens); valid perplexity {base['valid_ppl']:.1f}; "
+             f"{base['seconds'] / 60:.1f} min on 1 thread",
+             f"- Fine-tuning data: `{spec['data']['name']}`; adapters on `{a.get('target_modules')}` with "
+             f"{a.get('n_qubits', 4)} qubits, {a.get('n_layers', 2)} ansatz layers; spec: "
+             f"[`benchmarks/studies/{name}.yaml`](../benchmarks/studies/{name}.yaml); raw numbers: "
+             f"[results.csv]({rel}/results.csv)", "",
+             hf_table_markdown(rows, _hf_variants(out), baseline), "",
+             "'qubits' in brackets: the LoRA whose rank matches that many qubits' quantum adapter to within 10% "
+             "trainable parameters. Trainable parameters include the freshly initialised classification "
+             f"head, which every method trains. 'step ms' is the median of {result['timing_repeats']} training "
+             "steps per variant measured side by side after the runs (1 thread, interleaved).", ""]
+    missing = [ln for ln in result["report"].splitlines() if ln.startswith("Not finished yet")]
+    lines += [*missing, *([""] if missing else [])]
+    lines += [f"![{name}: {f}]({rel}/{f})" for f in ("loss_curves.png", "metric_vs_params.png", "cost.png")]
+    lines += [f"<!-- END study:{name} -->"]
+    return "\n".join(lines)
+
+
 def run_study(name: str, quick: bool = False, out_root: Path | None = None, docs: Path | None = None,
               workers: int | None = None, command: str | None = None) -> dict:
     meta, spec = load_study(name)
@@ -280,6 +388,7 @@ def run_study(name: str, quick: bool = False, out_root: Path | None = None, docs
     spec["timing"] = {"repeats": 1 if quick else 15}           # step times side by side after the runs
     done_before = len(list((out_root / name / "runs").glob("*/summary.json")))
     t0 = time.perf_counter()
+    base = prepare_base(meta, spec, out_root / name, quick) if meta.get("pretrain") else None
     result = compare(spec)
     out = Path(result["dir"])
     elapsed = log_invocation(out, time.perf_counter() - t0,
@@ -289,6 +398,8 @@ def run_study(name: str, quick: bool = False, out_root: Path | None = None, docs
     files.mkdir(parents=True, exist_ok=True)
     baseline = spec.get("baseline") or result["rows"][0]["variant"]
     result["timing_repeats"] = spec["timing"]["repeats"]
+    if base is not None:
+        result["rows"] = add_matches(result["rows"], _hf_variants(out))
     write_csv(result["rows"], files / "results.csv")
     plot_cost(result["rows"], baseline, files / "cost.png")
     for f in ("loss_curves.png", "metric_vs_params.png"):
@@ -297,7 +408,8 @@ def run_study(name: str, quick: bool = False, out_root: Path | None = None, docs
     if text:
         (files / "samples.txt").write_text(text)
     command = command or f"python benchmarks/run_study.py {name}" + (" --quick" if quick else "")
-    block = section(name, meta, spec, result, files, docs, command, elapsed, text)
+    block = section(name, meta, spec, result, files, docs, command, elapsed, text) if base is None else \
+        hf_section(name, meta, spec, result, files, docs, command, elapsed, base, out)
     update_docs(docs, name, block)
     summarize(docs)
     print(block)

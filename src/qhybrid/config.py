@@ -139,6 +139,9 @@ def run_config_from_dict(data: dict) -> RunConfig:
         if not isinstance(value, dict):
             raise ValueError(f"{key} must be a mapping of settings, got {value!r}")
         sections[key] = dataclass_from_dict(cls, value, key)
+    if sections["model"].hf is not None:                 # a pretrained Hugging Face model: check its settings now
+        from .hf.runs import check_model_config
+        check_model_config(sections["model"])
     return RunConfig(**data, **sections)
 
 

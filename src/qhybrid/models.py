@@ -77,8 +77,15 @@ class ModelConfig:
     n_classes: int = 2                   # SequenceClassifier outputs
     pool: str = "mean"                   # SequenceClassifier pooling: mean | last
     quantum: QuantumConfig = field(default_factory=QuantumConfig)
+    hf: dict | None = None               # a pretrained Hugging Face model instead: {name: gpt2 | <folder>,
+                                         #   method: quantum_adapter | lora | head_only | full, adapters: {...}}
+                                         #   (qhybrid.hf.runs); then only `context` of the fields above applies
 
     def __post_init__(self):
+        if isinstance(self.hf, str):
+            self.hf = {"name": self.hf}
+        if self.hf is not None and not isinstance(self.hf, dict):
+            raise ValueError(f"model.hf must be a model name or a mapping of settings, got {self.hf!r}")
         check_fields(self, "model")                 # types (model.quantum from a mapping), then values
         for name, options in (("embedding", EMBEDDINGS), ("attention", ATTENTIONS), ("ffn", FFNS),
                               ("pool", {"mean": 0, "last": 0}), ("arch", {"transformer": 0, "lstm": 0})):

@@ -312,7 +312,11 @@ def load_run_corpus(cfg: RunConfig):
     from .data import load_corpus
 
     d = cfg.data
-    return load_corpus(d.name, data_dir=d.data_dir, seed=d.seed, **d.options)
+    corpus = load_corpus(d.name, data_dir=d.data_dir, seed=d.seed, **d.options)
+    if cfg.model.hf is not None:                         # the raw text through the pretrained model's tokenizer
+        from .hf.runs import hf_corpus
+        return hf_corpus(cfg.model.hf, corpus)
+    return corpus
 
 
 def model_config(cfg: RunConfig, corpus) -> tuple[ModelConfig, type]:
@@ -324,7 +328,11 @@ def model_config(cfg: RunConfig, corpus) -> tuple[ModelConfig, type]:
 
 
 def build_model(cfg: RunConfig, corpus) -> torch.nn.Module:
-    """TinyLM for LM corpora, SequenceClassifier for classification, sized to the corpus vocabulary."""
+    """TinyLM for LM corpora, SequenceClassifier for classification, sized to the corpus vocabulary; with
+    model.hf set, the pretrained Hugging Face model and its fine-tuning method (qhybrid.hf.runs)."""
+    if cfg.model.hf is not None:
+        from .hf.runs import build_hf_model
+        return build_hf_model(cfg.model.hf, corpus, cfg.model.context)
     m, cls = model_config(cfg, corpus)
     return cls(m)
 
@@ -355,6 +363,9 @@ def sample_from_run(run_dir, prompt: str, tokens: int, temperature: float = 1.0,
         if not (d / f).exists():
             raise ValueError(f"{d / f} is missing; generate needs a trained run directory (qhybrid train CONFIG)")
     cfg = run_config_from_dict(load_yaml(d / "config.yaml"))
+    if cfg.model.hf is not None:
+        from .hf.runs import sample_hf_run
+        return sample_hf_run(d, cfg, prompt, tokens, temperature, top_k, seed)
     tok = load_tokenizer(d / "tokenizer.json")
     model = build_model(cfg, CorpusShape(tok))
     state = read_checkpoint(d / "checkpoint.pt")              # generation runs on the CPU, whatever trained it

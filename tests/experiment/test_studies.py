@@ -18,7 +18,9 @@ import run_study  # noqa: E402
 DATA_FILES = {"mc": ["mc/mc_train_data.txt"], "rp": ["rp/rp_train_data.txt"],
               "yelp": ["uci_sentiment/yelp_labelled.txt"],
               "ptb": ["ptb/ptb.train.txt"], "ptb_long": ["ptb/ptb.train.txt"],
-              "shakespeare": ["tinyshakespeare/input.txt"], "grammar": []}
+              "shakespeare": ["tinyshakespeare/input.txt"], "grammar": [],
+              "hf_adapters": ["uci_sentiment/yelp_labelled.txt", "tinyshakespeare/input.txt"],
+              "hf_adapters_ptb": ["ptb/ptb.train.txt", "tinyshakespeare/input.txt"]}
 
 
 def test_every_study_file_is_listed_and_valid():
@@ -83,5 +85,6 @@ def test_study_files_are_plain_comparison_specs(tmp_path):
 
 
 def test_unknown_study_names_the_valid_ones():
-    with pytest.raises(SystemExit, match="unknown study 'mcc'; studies: grammar, mc, ptb, ptb_long, rp"):
+    with pytest.raises(SystemExit, match="unknown study 'mcc'; studies: grammar, hf_adapters, hf_adapters_ptb, mc, "
+                                         "ptb, ptb_long, rp"):
         run_study.load_study("mcc")

@@ -11,6 +11,10 @@ quantum attention swapped into chosen layers (the optional `hf` extra: transform
     adapters.py   QuantumAdapterConfig, add_quantum_adapters, print_trainable_parameters, save / load
     baselines.py  lora_twin (matched rank), head_only, full_finetune
     attention.py  replace_attention: qhybrid's vqc / qsann / kernel / quixer attention in chosen layers
+    runs.py       `model.hf` runs for qhybrid train / compare / generate: the corpus through the model's
+                  tokenizer, the model with its method's trainable parameters (used by qhybrid.runs)
+    pretrain.py   a small base made locally: a BPE tokenizer and a GPT-2 pretrained on a text, saved
+                  with save_pretrained (offline tests and studies)
 
 transformers and peft are imported when a function needs them (`qhybrid._optional.require`), so this
 package imports without them; `import qhybrid` never imports it. This wing may use the circuit wing,
