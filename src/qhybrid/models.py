@@ -77,7 +77,7 @@ class ModelConfig:
     n_classes: int = 2                   # SequenceClassifier outputs
     pool: str = "mean"                   # SequenceClassifier pooling: mean | last
     quantum: QuantumConfig = field(default_factory=QuantumConfig)
-    hf: dict | None = None               # a pretrained Hugging Face model instead: {name: gpt2 | <folder>,
+    hf: dict | str | None = None         # a pretrained Hugging Face model instead: {name: gpt2 | <folder>,
                                          #   method: quantum_adapter | lora | head_only | full, adapters: {...}}
                                          #   (qhybrid.hf.runs); then only `context` of the fields above applies
 

@@ -226,7 +226,12 @@ class Trainer:
                 raise ValueError(f"{self.checkpoint_path} is at step {self.step}, past train.steps = "
                                  f"{self.cfg.train.steps}; resume with the run's own config")
         tok = d / "tokenizer.json"
-        if tok.exists():
+        matches = getattr(self.corpus.tokenizer, "matches_file", None)    # tokenizers of other formats (HF)
+        if tok.exists() and matches is not None:
+            if not matches(tok):
+                raise ValueError(f"{tok} differs from the tokenizer of this run's model now: the model or data "
+                                 f"changed since the run started; train a new run under another name")
+        elif tok.exists():
             try:
                 saved_tok = load_tokenizer(tok)
             except (ValueError, KeyError, TypeError) as e:

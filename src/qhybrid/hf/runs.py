@@ -117,6 +117,14 @@ class HFTokenizer:
     def decode(self, ids) -> str:
         return self.hf.decode(list(ids))
 
+    def matches_file(self, path) -> bool:
+        """Whether `path` is what save() writes for this tokenizer now (resume checks it)."""
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            mine = Path(d) / "tokenizer.json"
+            self.save(mine)
+            return mine.exists() and mine.read_bytes() == Path(path).read_bytes()
+
     def save(self, path) -> None:
         """tokenizer.json (the `tokenizers` format) of a fast tokenizer; a slow one is saved next to it."""
         path = Path(path)
