@@ -67,7 +67,7 @@ def _cmd_run(args) -> int:
     if not Path(args.config).exists():
         raise ValueError(f"{args.config} not found; run from the project root (where configs/ is) "
                          f"or pass a comparison config: qhybrid run CONFIG")
-    args.executor = None
+    args.executor = args.address = None
     return _cmd_compare(args)
 
 
@@ -90,7 +90,8 @@ def _check_comparison_dir(d: Path) -> None:
         raise ValueError(f"{d / 'compare.yaml'} is not valid YAML ({str(e).splitlines()[0]}); run the "
                          f"comparison again (qhybrid compare CONFIG) to rewrite it") from None
     runs = meta.get("runs") if isinstance(meta, dict) else None
-    if not isinstance(runs, list) or not isinstance(meta.get("settings"), dict):
+    if not isinstance(runs, list) or not isinstance(meta.get("settings"), dict) or \
+            not all(isinstance(r, dict) and isinstance(r.get("config"), dict) for r in runs):
         raise ValueError(f"{d / 'compare.yaml'} does not describe a comparison (no settings and runs); run the "
                          f"comparison again (qhybrid compare CONFIG) to rewrite it")
     for r in runs:

@@ -167,7 +167,9 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
             raise ValueError(f"override {item!r} has a value that is not valid YAML ({_yaml_problem(e)}); "
                              f"close lists and quote text, e.g. {key}=[1, 2]") from None
         for p in parts[:-1]:
-            node = node.setdefault(p, {})
+            if node.get(p) is None:                          # `model:` left empty in the YAML is an empty section
+                node[p] = {}
+            node = node[p]
             if not isinstance(node, dict):
                 raise ValueError(f"override {item!r}: {p} is not a section")
         node[parts[-1]] = parsed

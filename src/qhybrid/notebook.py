@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 from .config import RunConfig
-from .runs import config_differences, read_json, read_run_config
+from .runs import config_differences, read_json, read_run_config, run_lock
 from .train import Trainer
 
 
@@ -37,20 +37,32 @@ def train_run(cfg: RunConfig, corpus=None) -> tuple[Trainer, dict]:
     aside) is loaded, not retrained (its summary is returned);
     anything else in cfg.run_dir (another config, or an unfinished run) is the notebook's own earlier
     attempt and is replaced by a fresh run."""
-    d = cfg.run_dir
+    d = _own(cfg)
     trainer = Trainer(cfg, corpus)
     saved = read_run_config(d) if (d / "summary.json").exists() else None
     if saved is not None and not config_differences(saved, cfg):     # the same run identity (runs.fingerprint)
         trainer.load_checkpoint()
         return trainer, read_json(d / "summary.json")
-    shutil.rmtree(d, ignore_errors=True)
+    with run_lock(d):                                   # never under a process that trains it now
+        shutil.rmtree(d, ignore_errors=True)
     return trainer, trainer.fit()
 
 
 def fresh_trainer(cfg: RunConfig, corpus=None) -> Trainer:
     """A Trainer for cfg that trains from step 0: the notebook's own earlier run in cfg.run_dir is removed."""
-    shutil.rmtree(cfg.run_dir, ignore_errors=True)
+    with run_lock(_own(cfg)):
+        shutil.rmtree(cfg.run_dir, ignore_errors=True)
     return Trainer(cfg, corpus)
+
+
+def _own(cfg: RunConfig) -> Path:
+    """cfg.run_dir, when it lies in a notebooks run folder (runs/notebooks/...), the only place these helpers
+    replace runs; anything else is refused."""
+    d = cfg.run_dir.resolve()
+    if not any(p.name == "notebooks" and p.parent.name == "runs" for p in d.parents):
+        raise ValueError(f"{cfg.run_dir} is not inside a notebooks run folder (runs/notebooks/<name>, see "
+                         f"runs_dir): train_run and fresh_trainer replace only the notebook's own runs")
+    return cfg.run_dir
 
 
 def show_table(rows: list[dict], floats: int = 2) -> None:

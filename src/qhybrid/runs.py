@@ -175,7 +175,7 @@ def read_checkpoint(path) -> dict:
     if path.stat().st_size == 0:
         raise ValueError(f"{path} is empty (a write was cut short); {hint}")
     try:
-        state = torch.load(path, weights_only=False)
+        state = torch.load(path, weights_only=False, map_location="cpu")   # load_state_dict moves it to the model
     except Exception as e:                                   # torch raises many kinds for a damaged file
         raise ValueError(f"{path} is corrupt and cannot be read ({type(e).__name__}: "
                          f"{str(e).splitlines()[0] if str(e) else 'unreadable'}); {hint}") from None

@@ -19,6 +19,13 @@ import torch
 from .config import run_config_from_dict
 from .train import Trainer
 
+JOB_FAMILIES = ("aer", "ibm")
+
+
+def submits_jobs(cfg) -> bool:
+    """Whether a run config's quantum parts run on an estimator backend that submits jobs."""
+    return cfg.model.is_quantum and cfg.model.quantum.backend.partition(":")[0] in JOB_FAMILIES
+
 
 def _quartiles(xs: list[float]) -> tuple[float, float, float]:
     if len(xs) < 2:
@@ -28,7 +35,8 @@ def _quartiles(xs: list[float]) -> tuple[float, float, float]:
 
 
 def step_times(configs: dict[str, dict], repeats: int = 15) -> dict[str, dict]:
-    """{variant: run config dict} -> {variant: median and quartiles of one training step in ms}."""
+    """{variant: run config dict} -> {variant: median and quartiles of one training step in ms}. Variants on
+    backends that submit jobs (aer, ibm) are left out: timing them would spend shots (and QPU time) again."""
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
     threads = torch.get_num_threads()
@@ -36,7 +44,11 @@ def step_times(configs: dict[str, dict], repeats: int = 15) -> dict[str, dict]:
     try:
         trainers, corpora = {}, {}
         for v, cfg_d in configs.items():
-            cfg = run_config_from_dict(copy.deepcopy(cfg_d))
+            cfg_d = copy.deepcopy(cfg_d)
+            cfg_d.setdefault("train", {})["threads"] = 1          # the Trainer sets torch's threads from its config
+            cfg = run_config_from_dict(cfg_d)
+            if submits_jobs(cfg):
+                continue                                      # a timing step would submit real jobs: not timed
             key = repr(sorted((cfg_d.get("data") or {}).items()))
             trainers[v] = Trainer(cfg, corpus=corpora.get(key))      # builds model + optimizer, writes nothing
             corpora[key] = trainers[v].corpus

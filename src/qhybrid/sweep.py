@@ -86,7 +86,14 @@ def _check(block: dict) -> None:
             raise ValueError(f"sweep.keys.{k} must be a non-empty list of values" +
                              (f" or one of {{{', '.join(d + ': [low, high]' for d in DISTRIBUTIONS)}}}"
                               if mode == "random" else " (distributions need mode: random)") + f"; got {spec!r}")
-        lo, hi = next(iter(spec.values()))
+        try:
+            lo, hi = (float(b) for b in next(iter(spec.values())))     # YAML reads 1e-4 as text
+        except (TypeError, ValueError):
+            raise ValueError(f"sweep.keys.{k}: the range {next(iter(spec.values()))!r} must be two numbers "
+                             f"[low, high]") from None
+        spec[next(iter(spec))] = [lo, hi]
+        if lo > hi:
+            raise ValueError(f"sweep.keys.{k}: the range needs low <= high, got [{lo}, {hi}]")
         if next(iter(spec)) == "log_uniform" and not 0 < lo <= hi:
             raise ValueError(f"sweep.keys.{k}: log_uniform needs 0 < low <= high, got [{lo}, {hi}]")
     if mode == "random":
@@ -116,6 +123,13 @@ def expand_sweep(variants: dict, block: dict | None) -> tuple[dict, dict]:
             raise ValueError(f"sweep.variants names {v!r}, which is not a variant{did_you_mean(v, variants)}; "
                              f"variants: {', '.join(variants)}")
     out, where = {}, {}
+    labels = {}
+    for p in pts:                                          # a random draw may repeat a point: keep it once
+        other = labels.setdefault(_label(p), p)
+        if other != p:
+            raise ValueError(f"sweep points {other} and {p} would share the variant name [{_label(p)}]; make the "
+                             f"values differ in their first 3 significant digits")
+    pts = list({_label(p): p for p in pts}.values())
     for name, over in variants.items():
         if name not in swept:
             out[name] = over

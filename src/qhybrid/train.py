@@ -154,7 +154,8 @@ class Trainer:
 
     def save_checkpoint(self):
         state = {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "step": self.step,
-                 "gen": self.gen.get_state(), "torch_rng": torch.get_rng_state(), "elapsed": self.elapsed,
+                 "gen": self.gen.get_state(), "torch_rng": torch.get_rng_state(), "cuda_rng": self._cuda_rng(),
+                 "elapsed": self.elapsed,
                  "acc": self.acc, "history": self.history, "fingerprint": fingerprint(self.cfg),
                  "extended": self.extended, "costs": self.costs, "backend_usage": self._backend_usage()}
         atomic_write(self.checkpoint_path, lambda p: torch.save(state, p))
@@ -176,6 +177,8 @@ class Trainer:
             self.acc, self.history = state["acc"], state["history"]
             self.gen.set_state(state["gen"])
             torch.set_rng_state(state["torch_rng"])
+            if state.get("cuda_rng") is not None and self.device.type == "cuda":    # dropout / shots on the GPU
+                torch.cuda.set_rng_state(state["cuda_rng"], self.device)
         except (RuntimeError, ValueError, KeyError, TypeError) as e:
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise ValueError(f"{path} does not fit this run's model ({first}); it was written for another "
@@ -308,6 +311,9 @@ class Trainer:
         with run_lock(self.dir):
             return self._fit(resume, stop_after, allow_more_steps)
 
+    def _cuda_rng(self):
+        return torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None
+
     def _backend_usage(self) -> dict:
         usage = getattr(self.model, "backend_usage", None)
         return usage() if usage is not None else {}
@@ -317,44 +323,46 @@ class Trainer:
         self._prepare_dir(resume, allow_more_steps)
         meter = RunMeter(self.device, t.energy)
         meter.start()
-        from tqdm.auto import tqdm
-        bar = tqdm(total=t.steps, initial=self.step, desc=self.cfg.name, disable=not t.progress, leave=False)
-        self.model.train()
-        interrupted = False
-        with _Stop() as stop:
-            try:
-                while self.step < t.steps:
-                    t0 = time.perf_counter()
-                    loss, n_tokens = self.train_step()
-                    self.step += 1
-                    dt = time.perf_counter() - t0
-                    self.elapsed += dt
-                    self.acc["loss"] += loss; self.acc["n"] += 1; self.acc["time"] += dt
-                    self.acc["tokens"] += n_tokens
-                    for k, v in self.model.step_metrics().items():     # e.g. Quixer's success probability
-                        sums = self.acc.setdefault("metrics", {})
-                        sums[k] = sums.get(k, 0.0) + v
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
-                    if self.step % t.eval_every == 0 or self.step == t.steps:
-                        rec = self._eval_record()
-                        if not math.isfinite(rec["val_loss"]):
-                            raise self._diverged("the validation loss", rec["val_loss"], self.step)
-                        self.history.append(rec)
-                        self._write_metrics()
-                        self.save_checkpoint()
-                        if self._on_eval is not None:
-                            self._on_eval(rec)
-                    elif self.step % t.checkpoint_every == 0:
-                        self.save_checkpoint()
-                    if stop.requested or (stop_after is not None and self.step >= stop_after):
-                        interrupted = True
-                        break
-            except (KeyboardInterrupt, Diverged):      # mid-step: keep the last consistent checkpoint
+        try:
+            from tqdm.auto import tqdm
+            bar = tqdm(total=t.steps, initial=self.step, desc=self.cfg.name, disable=not t.progress, leave=False)
+            self.model.train()
+            interrupted = False
+            with _Stop() as stop:
+                try:
+                    while self.step < t.steps:
+                        t0 = time.perf_counter()
+                        loss, n_tokens = self.train_step()
+                        self.step += 1
+                        dt = time.perf_counter() - t0
+                        self.elapsed += dt
+                        self.acc["loss"] += loss; self.acc["n"] += 1; self.acc["time"] += dt
+                        self.acc["tokens"] += n_tokens
+                        for k, v in self.model.step_metrics().items():     # e.g. Quixer's success probability
+                            sums = self.acc.setdefault("metrics", {})
+                            sums[k] = sums.get(k, 0.0) + v
+                        bar.update(1)
+                        bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
+                        if self.step % t.eval_every == 0 or self.step == t.steps:
+                            rec = self._eval_record()
+                            if not math.isfinite(rec["val_loss"]):
+                                raise self._diverged("the validation loss", rec["val_loss"], self.step)
+                            self.history.append(rec)
+                            self._write_metrics()
+                            self.save_checkpoint()
+                            if self._on_eval is not None:
+                                self._on_eval(rec)
+                        elif self.step % t.checkpoint_every == 0:
+                            self.save_checkpoint()
+                        if stop.requested or (stop_after is not None and self.step >= stop_after):
+                            interrupted = True
+                            break
+                except (KeyboardInterrupt, Diverged):      # mid-step: keep the last consistent checkpoint
+                    bar.close()
+                    raise
                 bar.close()
-                raise
-            bar.close()
-        self.costs = add_costs(self.costs, meter.stop())
+        finally:                                       # every session's cost, whatever ended it
+            self.costs = add_costs(self.costs, meter.stop())
         if interrupted:
             self.save_checkpoint()
             return {"interrupted": True, "step": self.step}

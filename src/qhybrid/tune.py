@@ -37,24 +37,28 @@ def run_trial(config: dict) -> None:
     cfg = with_point(copy.deepcopy(config["base"]), {k.replace(_SEP, "."): v for k, v in config["point"].items()})
     trial = tune.get_context().get_trial_id() or "trial"
     cfg["name"] = trial
-    cfg["out_dir"] = str(Path(config["base"].get("out_dir", "runs")).resolve() /
-                         f"{config['base'].get('name', 'run')}-tune")
+    cfg["out_dir"] = str(Path(config["base"]["out_dir"]) / f"{config['base'].get('name', 'run')}-tune")
     cfg.setdefault("train", {})["progress"] = False
-    Trainer(run_config_from_dict(cfg)).fit(on_eval=lambda rec: tune.report(dict(rec)))
+    trainer = Trainer(run_config_from_dict(cfg))
+    trainer.fit(resume=trainer.checkpoint_path.exists(),              # a retried trial continues its run
+                on_eval=lambda rec: tune.report(dict(rec)))
 
 
 def tune_runs(base: dict, param_space: dict, num_samples: int = 1, scheduler=None, metric: str = "val_loss",
-              mode: str = "min", storage_path: str | None = None, cpus_per_trial: float = 1):
+              mode: str = "min", storage_path: str | None = None, cpus_per_trial: float = 1,
+              max_concurrent_trials: int | None = None):
     """A Ray Tune search over qhybrid runs; returns Tune's ResultGrid (trial configs under config["point"])."""
     ray = require("ray")
     tune = require("ray.tune")
     run_config_from_dict(copy.deepcopy(base))                  # a bad base config fails here, not in every trial
+    base = {**base, "out_dir": str(Path(base.get("out_dir", "runs")).resolve())}   # trials run in other folders
     if not ray.is_initialized():
         ray.init(include_dashboard=False, log_to_driver=False)
     space = {"base": base, "point": {k.replace(".", _SEP): v for k, v in param_space.items()}}
     trainable = tune.with_resources(run_trial, {"cpu": cpus_per_trial})
     tuner = tune.Tuner(trainable, param_space=space,
                        tune_config=tune.TuneConfig(metric=metric, mode=mode, scheduler=scheduler,
-                                                   num_samples=num_samples),
+                                                   num_samples=num_samples,
+                                                   max_concurrent_trials=max_concurrent_trials),
                        run_config=tune.RunConfig(storage_path=storage_path, verbose=0))
     return tuner.fit()

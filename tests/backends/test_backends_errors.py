@@ -72,3 +72,11 @@ def test_ibm_needs_a_device_and_shots_must_be_positive():
         get_backend("aer").expval(c, torch.rand(1, 2), torch.rand(c.n_weights), shots=-3)
     with pytest.raises(ValueError, match=r"inputs must have shape \(\.\.\., 2\)"):
         get_backend("aer").expval(c, torch.rand(1, 3), torch.rand(c.n_weights))
+
+
+def test_a_family_without_devices_refuses_a_device_name():
+    from qhybrid.backends import LazyBackend
+    with pytest.raises(ValueError, match="statevector takes nothing after ':'"):
+        get_backend("statevector:x")
+    with pytest.raises(ValueError, match="statevector takes nothing after ':'"):
+        LazyBackend("statevector:x")

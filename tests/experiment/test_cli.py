@@ -236,3 +236,22 @@ def test_multi_line_errors_become_one_line_and_bugs_keep_their_traceback(monkeyp
     monkeypatch.setattr(cli, "_cmd_list", bug)
     with pytest.raises(KeyError):
         main(["list", "layers"])
+
+
+def test_the_main_job_verb_runs_a_comparison(tmp_path, capsys):
+    import yaml
+    cfg = tmp_path / "main.yaml"
+    cfg.write_text(yaml.safe_dump({"name": "mj", "out_dir": str(tmp_path), "data": {"name": "toy_english"},
+                                   "model": {"context": 8, "d_model": 8, "n_heads": 2, "n_blocks": 1},
+                                   "train": {"steps": 1, "batch_size": 2, "eval_every": 1, "eval_batches": 1,
+                                             "test_batches": 1, "progress": False}, "timing": {"repeats": 1}}))
+    assert main(["run", str(cfg)]) == 0
+    assert "# Comparison: mj" in capsys.readouterr().out
+
+
+def test_an_empty_section_takes_overrides(tmp_path, capsys):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"name: e\nout_dir: {tmp_path}\nmodel:\ntrain: {{steps: 1, batch_size: 2, eval_every: 1, "
+                   f"eval_batches: 1, test_batches: 1, progress: false}}\n")
+    assert main(["train", str(cfg), "--set", "model.d_model=8", "--set", "model.n_heads=2",
+                 "--set", "model.context=8"]) == 0

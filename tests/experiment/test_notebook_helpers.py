@@ -1,6 +1,8 @@
 """The notebooks' shared helpers: a training cell run twice reuses its run, a changed cell replaces it."""
 import json
 
+import pytest
+
 from qhybrid.config import run_config_from_dict
 from qhybrid.notebook import check, runs_dir, show_table, train_run
 
@@ -12,16 +14,20 @@ def tiny(out, **train):
                                            "test_batches": 1, "progress": False, **train}})
 
 
-def test_a_training_cell_can_run_twice_and_change(tmp_path):
-    trainer, first = train_run(tiny(tmp_path))
-    again_trainer, again = train_run(tiny(tmp_path))                       # same cell again: reused, same model
+def test_a_training_cell_can_run_twice_and_change(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = runs_dir("nb_test")
+    trainer, first = train_run(tiny(out))
+    again_trainer, again = train_run(tiny(out))                            # same cell again: reused, same model
     assert again == first
     assert all((a == b).all() for a, b in zip(trainer.model.state_dict().values(),
                                               again_trainer.model.state_dict().values()))
-    changed_trainer, changed = train_run(tiny(tmp_path, steps=4))          # the student edits the cell
+    changed_trainer, changed = train_run(tiny(out, steps=4))               # the student edits the cell
     assert changed["steps"] == 4 and changed_trainer.step == 4
-    saved = json.loads((tmp_path / "nb" / "summary.json").read_text())
+    saved = json.loads((out / "nb" / "summary.json").read_text())
     assert saved["steps"] == 4
+    with pytest.raises(ValueError, match="not inside a notebooks run folder"):   # never replaces other runs
+        train_run(tiny(tmp_path / "elsewhere"))
 
 
 def test_runs_dir_check_and_table(tmp_path, monkeypatch, capsys):

@@ -85,12 +85,12 @@ def test_ray_tune_asha_stops_weak_trials_of_qhybrid_runs_early(local_ray, tmp_pa
     from qhybrid.tune import tune_runs
     base = {**TINY, "name": "search", "out_dir": str(tmp_path / "runs"),
             "train": {**TINY["train"], "steps": 8, "eval_every": 2}}               # 4 evaluations per full trial
-    grid = tune_runs(base, {"train.lr": tune.grid_search([1e-5, 3e-3, 1e-2, 3e-2])},
+    # one trial at a time, good learning rates first: ASHA then judges each later trial against the earlier ones
+    grid = tune_runs(base, {"train.lr": tune.grid_search([3e-2, 1e-2, 1e-6])},
                      scheduler=ASHAScheduler(max_t=4, grace_period=1, reduction_factor=2),
-                     storage_path=str(tmp_path / "tune"))
-    evals = sorted(len(r.metrics_dataframe) for r in grid)
-    assert len(evals) == 4 and evals[0] < 4 == evals[-1]          # some stopped early, the best ran to the end
-    best = grid.get_best_result()
-    assert best.config["point"]["train__lr"] != 1e-5              # the near-frozen learning rate did not win
+                     storage_path=str(tmp_path / "tune"), max_concurrent_trials=1)
+    evals = {r.config["point"]["train__lr"]: len(r.metrics_dataframe) for r in grid}
+    assert evals[3e-2] == 4 and evals[1e-6] < 4                   # the near-frozen learning rate was stopped early
+    assert grid.get_best_result().config["point"]["train__lr"] != 1e-6
     run_dirs = list((tmp_path / "runs" / "search-tune").iterdir())
-    assert len(run_dirs) == 4 and all((d / "metrics.jsonl").exists() for d in run_dirs)
+    assert len(run_dirs) == 3 and all((d / "metrics.jsonl").exists() for d in run_dirs)

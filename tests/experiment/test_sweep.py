@@ -42,3 +42,15 @@ def test_random_points_are_reproducible_and_inside_their_ranges():
 def test_bad_sweeps_are_refused_with_one_clear_line(block, message):
     with pytest.raises(ValueError, match=message):
         expand_sweep(VARIANTS, block)
+
+
+def test_ranges_written_as_yaml_text_are_numbers_and_repeated_draws_are_kept_once():
+    import yaml
+    block = yaml.safe_load("{mode: random, samples: 6, seed: 0, keys: {train.lr: {log_uniform: [1e-4, 1e-2]}}}")
+    assert isinstance(block["keys"]["train.lr"]["log_uniform"][0], str)       # what PyYAML makes of 1e-4
+    assert all(1e-4 <= p["train.lr"] <= 1e-2 for p in points(block))
+    variants, where = expand_sweep(VARIANTS, {"mode": "random", "samples": 8, "seed": 0, "variants": ["vqc"],
+                                              "keys": {"model.quantum.n_qubits": {"int": [2, 3]}}})
+    assert sorted(where.values(), key=str) == [{"model.quantum.n_qubits": 2}, {"model.quantum.n_qubits": 3}]
+    with pytest.raises(ValueError, match="must be two numbers"):
+        points({"mode": "random", "samples": 1, "keys": {"train.lr": {"uniform": ["a", 1]}}})

@@ -78,6 +78,8 @@ def get_backend(name="statevector", **options):
         return cls(**options)
     if not arg:
         raise ValueError(f"backend {name!r} names no device after ':'; valid forms: {_FORMS[key]}")
+    if not _takes_argument(key):
+        raise ValueError(f"backend {name!r}: {key} takes nothing after ':'; valid forms: {_FORMS[key]}")
     if key == "density" and "=" not in arg:              # a device's noise: read its snapshot here, so the
         from .qiskit.devices import fake_backend  # torch simulator itself never imports Qiskit
         options = {**options, "device": fake_backend(arg)}
@@ -90,6 +92,12 @@ def backend_options(name: str) -> list[str]:
     if key not in _BACKENDS:
         get_backend(name)                                 # the clear error
     return list(_family_options(key))
+
+
+@functools.cache
+def _takes_argument(key: str) -> bool:
+    params = list(inspect.signature(backend_class(key).__init__).parameters.values())[1:]
+    return any(p.kind is p.POSITIONAL_OR_KEYWORD for p in params)
 
 
 @functools.cache
@@ -147,6 +155,8 @@ class LazyBackend:
         if key not in _BACKENDS:
             get_backend(name)                            # the registry's clear error, now
         check_options(name, options)
+        if ":" in name and not _takes_argument(key):
+            get_backend(name)                            # the registry's clear error, now
         self.name, self.options, self._backend = name, options, None
         self._restored: dict | None = None
 

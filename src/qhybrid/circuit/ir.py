@@ -139,6 +139,7 @@ class Circuit:
         """Reserve k fresh trainable parameters (indices after all used so far)."""
         start = self.n_weights
         self._min_weights = start + k
+        self._invalidate()
         return [Weight(start + i) for i in range(k)]
 
     def observe(self, *words: str) -> "Circuit":
