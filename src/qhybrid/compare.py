@@ -220,7 +220,12 @@ def compare(spec: dict | str | Path, overrides: list[str] | None = None, executo
     for r in runs:
         r["config"].setdefault("train", {}).setdefault("threads", threads)
         r["config"]["train"].setdefault("progress", workers == 1)
-    pool = get_executor(executor or settings["executor"], workers, **(executor_options or {}))
+    name = executor or settings["executor"]
+    options = dict(executor_options or {})
+    if name == "ray" and any(str((r["config"].get("train") or {}).get("device", "auto")).startswith("cuda")
+                             for r in runs):
+        options.setdefault("gpus_per_run", 1)            # train.device: cuda -> each Ray task declares one GPU
+    pool = get_executor(name, workers, **options)
     pending = [r["config"] for r in runs]
     while pending:                                      # runs another process trains: wait, then reuse
         results = pool.map(run_one, pending)

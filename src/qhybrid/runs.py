@@ -368,9 +368,11 @@ def sample_from_run(run_dir, prompt: str, tokens: int, temperature: float = 1.0,
         return sample_hf_run(d, cfg, prompt, tokens, temperature, top_k, seed)
     tok = load_tokenizer(d / "tokenizer.json")
     model = build_model(cfg, CorpusShape(tok))
-    state = read_checkpoint(d / "checkpoint.pt")              # generation runs on the CPU, whatever trained it
+    state = read_checkpoint(d / "checkpoint.pt")              # read on the CPU, whatever device trained it
     try:
         model.load_state_dict(state["model"])
+        wanted = cfg.train.device                             # the run's device where this machine has it
+        model.to("cuda" if wanted != "cpu" and torch.cuda.is_available() else "cpu")
     except RuntimeError:
         raise ValueError(f"{d} holds a classifier, not a language model; generate works on LM runs") from None
     ids = tok.encode(prompt)
@@ -380,6 +382,7 @@ def sample_from_run(run_dir, prompt: str, tokens: int, temperature: float = 1.0,
         known = [t for t in tok.itos if t not in tok.specials][:8]
         raise ValueError(f"none of the prompt's tokens ({prompt!r}) is in the run's vocabulary (each would be "
                          f"<unk>); start from tokens of its training data, e.g. {', '.join(map(repr, known))}")
-    gen = torch.Generator().manual_seed(seed)
+    device = next(model.parameters()).device
+    gen = torch.Generator(device=device).manual_seed(seed)     # the sampling generator lives with the model
     out = model.eval().generate(torch.tensor(ids), tokens, temperature=temperature, top_k=top_k, generator=gen)
     return tok.decode(out.tolist())

@@ -47,10 +47,10 @@ def test_map_keeps_order_limits_concurrency_and_reraises_task_errors(local_ray):
         RayExecutor(workers=2).map(fail_on_three, range(5))
 
 
-def test_a_swept_comparison_on_ray_gives_the_serial_executors_numbers(local_ray, tmp_path):
+def test_a_swept_comparison_on_ray_gives_the_process_executors_numbers(local_ray, tmp_path):
     spec = {**TINY, "name": "cmp", "seeds": [0, 1], "variants": {"classical": {}, "vqc": {"model": {"ffn": "vqc"}}},
             "sweep": {"keys": {"train.lr": [0.001, 0.01]}, "variants": ["vqc"]}, "timing": False}
-    serial = compare({**spec, "out_dir": str(tmp_path / "serial")}, executor="serial")
+    serial = compare({**spec, "out_dir": str(tmp_path / "process"), "workers": 2}, executor="process")
     on_ray = compare({**spec, "out_dir": str(tmp_path / "ray"), "workers": 2}, executor="ray")
     key = lambda rows: [(r["variant"], r["mean"], r["std"], r["params_total"]) for r in rows]
     assert key(on_ray["rows"]) == key(serial["rows"]) and len(serial["rows"]) == 3      # classical + 2 swept
