@@ -331,7 +331,7 @@ def hf_table_markdown(rows: list[dict], hf: dict[str, dict], baseline: str) -> s
         q = qubits if method == "quantum_adapter" else f"({qubits})" if method == "lora" else ""
         nd = _digits(metric, t["mean"])
         seen = t["steps"] * t["batch_size"] if metric == "test_accuracy" else t["tokens_seen"]
-        lines.append(f"| {t['variant']} | {method} | {q} | {t['seeds']} | {t['mean']:.{nd}f} ± {t['std']:.{nd}f} | "
+        lines.append(f"| {t['variant']} | {method} | {q} | {t['seeds']} | {t['mean']:.{nd}f} ± {_std(t['std'], nd)} | "
                      f"{t['params_total']:,} / {t['params_quantum']:,} | {t['steps']:,} | {seen:,} | "
                      f"{t['step_ms']:.1f} | {t['step_ratio']:.2f} | {t['wall_s'] / 60:.1f} |")
     return "\n".join(lines)
