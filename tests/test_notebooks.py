@@ -1,4 +1,4 @@
-"""Notebooks: stored without outputs, follow the conventions (DESIGN.md §6), and run in FAST mode.
+"""Notebooks: stored without outputs, follow the conventions (notebooks/README.md), and run twice in FAST mode.
 
     pytest tests/test_notebooks.py -m "not slow"      # conventions only (instant)
     pytest tests/test_notebooks.py -m notebooks       # also execute every notebook (QHYBRID_FAST=1, ~2-3 min)
