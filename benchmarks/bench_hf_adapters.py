@@ -24,27 +24,13 @@ import time
 from pathlib import Path
 
 import torch
+from bench_models import saved_bytes  # benchmarks/ (this script's folder) is on sys.path
 
 from qhybrid.data import Batches, load_corpus
 from qhybrid.hf.runs import build_hf_model, hf_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 METHODS = ("quantum_adapter", "lora", "head_only", "full")
-
-
-def saved_bytes(model, batch) -> int:
-    total = 0
-
-    def pack(t):
-        nonlocal total
-        total += t.numel() * t.element_size()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        loss = model(*batch)[1]
-    loss.backward()
-    model.zero_grad(set_to_none=True)
-    return total
 
 
 def step_fn(model, batch):
@@ -95,7 +81,7 @@ def bench(task: str, base: str, adapters: dict, repeats: int, batch_size: int, c
             if i >= 2:
                 times[k].append(time.perf_counter() - t0)
     med = {k: 1e3 * statistics.median(v) for k, v in times.items()}
-    mem = {m: saved_bytes(mod, batch) / 2**20 for m, mod in models.items()}
+    mem = {m: saved_bytes(mod, *batch) / 2**20 for m, mod in models.items()}
     rows = []
     for m, mod in models.items():
         params = [p for p in mod.parameters() if p.requires_grad]

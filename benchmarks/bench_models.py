@@ -25,7 +25,8 @@ VARIANTS = [("embedding", "quantum"), ("embedding", "ket"), ("attention", "vqc")
             ("attention", "kernel"), ("attention", "quixer"), ("ffn", "vqc")]
 
 
-def saved_bytes(model, idx) -> int:
+def saved_bytes(model, *inputs) -> int:
+    """Bytes autograd saves for backward in one step of model(*inputs) -> (logits, loss) (exact, via hooks)."""
     total = 0
 
     def pack(t):
@@ -34,7 +35,7 @@ def saved_bytes(model, idx) -> int:
         return t
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        _, loss = model(idx[:, :-1], idx[:, 1:])
+        loss = model(*inputs)[1]
     loss.backward()
     model.zero_grad(set_to_none=True)
     return total
@@ -91,7 +92,7 @@ def main():
                     sync()
                     times[k].append(time.perf_counter() - t0)
             med = {k: statistics.median(v) * 1e3 for k, v in times.items()}
-            mem = {k: saved_bytes(m, idx) / 2**20 for k, m in models.items()}
+            mem = {k: saved_bytes(m, idx[:, :-1], idx[:, 1:]) / 2**20 for k, m in models.items()}
             pq, pc = count_parameters(models["q"]), count_parameters(models["c"])
             row = dict(part=part, kind=kind, n_qubits=n, params=pq["total"], quantum_params=pq["quantum"],
                        twin_params=pc["total"], step_ms=med["q"], twin_ms=med["c"], ratio=med["q"] / med["c"],

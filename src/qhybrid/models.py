@@ -261,20 +261,27 @@ class TinyLM(_Backbone):
     def generate(self, prompt_ids, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
                  generator: torch.Generator | None = None):
         """Sample max_new_tokens after prompt_ids (B, T) or (T,); returns the extended ids."""
-        if temperature <= 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}")
-        idx = torch.as_tensor(prompt_ids, dtype=torch.long, device=self.ln_f.weight.device)   # the model's device
-        squeeze = idx.dim() == 1
-        idx = idx[None] if squeeze else idx
-        for _ in range(max_new_tokens):
-            logits, _ = self(idx[:, -self.config.context:])
-            logits = logits[:, -1, :] / temperature
-            if top_k is not None:
-                kth = torch.topk(logits, min(top_k, logits.shape[-1])).values[:, -1:]
-                logits = logits.masked_fill(logits < kth, float("-inf"))
-            nxt = torch.multinomial(torch.softmax(logits, -1), 1, generator=generator)
-            idx = torch.cat([idx, nxt], dim=1)
-        return idx[0] if squeeze else idx
+        return sample_tokens(lambda idx: self(idx)[0], prompt_ids, max_new_tokens, self.config.context,
+                             temperature, top_k, generator, device=self.ln_f.weight.device)
+
+
+def sample_tokens(logits_of, prompt_ids, max_new_tokens: int, context: int, temperature: float = 1.0,
+                  top_k: int | None = None, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
+    """Autoregressive sampling for any LM: logits_of(idx (B, T)) -> logits (B, T, V); the window is the last
+    `context` tokens; prompt_ids (B, T) or (T,) -> the extended ids, on `device` (the model's)."""
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    idx = torch.as_tensor(prompt_ids, dtype=torch.long, device=device)
+    squeeze = idx.dim() == 1
+    idx = idx[None] if squeeze else idx
+    for _ in range(max_new_tokens):
+        logits = logits_of(idx[:, -context:])[:, -1, :].float() / temperature
+        if top_k is not None:
+            kth = torch.topk(logits, min(top_k, logits.shape[-1])).values[:, -1:]
+            logits = logits.masked_fill(logits < kth, float("-inf"))
+        nxt = torch.multinomial(torch.softmax(logits, -1), 1, generator=generator)
+        idx = torch.cat([idx, nxt], dim=1)
+    return idx[0] if squeeze else idx
 
 
 class SequenceClassifier(_Backbone):

@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._optional import require
+from ..models import sample_tokens
 from ..validation import check_choice, dataclass_from_dict
 from .adapters import QuantumAdapterConfig, add_quantum_adapters
 from .baselines import HEAD_NAMES, full_finetune, head_only, lora_twin
@@ -238,19 +239,8 @@ class HFRunModel(nn.Module):
         """Sample like TinyLM.generate: max_new_tokens after prompt_ids (B, T) or (T,), window = context."""
         if self.task != "lm":
             raise ValueError("generate works on language-model runs; this run is a classifier")
-        if temperature <= 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}")
-        idx = torch.as_tensor(prompt_ids, dtype=torch.long)
-        squeeze = idx.dim() == 1
-        idx = idx[None] if squeeze else idx
-        for _ in range(max_new_tokens):
-            logits = self(idx[:, -self.context:])[0][:, -1, :].float() / temperature
-            if top_k is not None:
-                kth = torch.topk(logits, min(top_k, logits.shape[-1])).values[:, -1:]
-                logits = logits.masked_fill(logits < kth, float("-inf"))
-            nxt = torch.multinomial(torch.softmax(logits, -1), 1, generator=generator)
-            idx = torch.cat([idx, nxt], dim=1)
-        return idx[0] if squeeze else idx
+        return sample_tokens(lambda idx: self(idx)[0], prompt_ids, max_new_tokens, self.context, temperature, top_k,
+                             generator, device=next(self.parameters()).device)
 
 
 def _head_name(model: nn.Module) -> str | None:
