@@ -152,3 +152,22 @@ def test_fused_attention_path_equals_explicit_softmax(kind):
     fast = att(x)
     att.store_attention = True
     assert torch.allclose(att(x), fast, atol=1e-5)
+
+
+def test_fused_qsann_equals_the_explicit_weights():
+    """Without store_attention qsann runs as one fused softmax(2 q k - k^2) call; both paths give the same
+    output (causal, with a key mask that empties a whole row)."""
+    from qhybrid.layers.attention import QSANNAttention
+    torch.manual_seed(0)
+    layer = QSANNAttention(16, 2, n_qubits=3, n_layers=1).double()
+    x = torch.randn(3, 7, 16, dtype=torch.float64)
+    km = torch.ones(3, 7, dtype=torch.bool)
+    km[1, 4:] = False
+    km[2, :] = False
+    for mask in (None, km):
+        layer.store_attention = False
+        fused = layer(x, mask)
+        layer.store_attention = True
+        explicit = layer(x, mask)
+        assert torch.allclose(fused, explicit, atol=1e-12)
+        assert torch.isfinite(fused).all()

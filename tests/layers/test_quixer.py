@@ -105,3 +105,33 @@ def test_memory_is_estimated_before_building_unitaries(monkeypatch):
         layer(torch.randn(1, 2, 8))
     small = QuixerAttention(8, 1, n_qubits=2, n_layers=1, context=4)
     assert small(torch.randn(1, 2, 8)).shape == (1, 2, 8)             # small layers still fit
+
+
+def test_chunked_recomputed_mixing_equals_one_pass(monkeypatch):
+    """Big batches run chunk by chunk under activation checkpointing: same outputs and gradients (1e-12),
+    with a key mask, as the whole batch in one pass."""
+    import qhybrid.layers.quixer as quixer
+    torch.manual_seed(3)
+    layer = QuixerAttention(12, 1, n_qubits=3, n_layers=2, context=6).double()
+    x = torch.randn(5, 6, 12, dtype=torch.float64)
+    km = torch.ones(5, 6, dtype=torch.bool)
+    km[2, 4:] = False
+
+    def run():
+        xi = x.clone().requires_grad_()
+        y = layer(xi, key_mask=km)
+        grads = torch.autograd.grad(y.square().sum(), [xi, *layer.parameters()])
+        return y.detach(), grads
+    y1, g1 = run()
+    monkeypatch.setattr(quixer, "CHUNK_ELEMENTS", 2 * 6 * 64)            # chunks of 2 batch rows
+    assert quixer._chunk(5, 6, 3) == 2
+    y2, g2 = run()
+    assert torch.allclose(y1, y2, atol=1e-12)
+    for a, b in zip(g1, g2):
+        assert torch.allclose(a, b, atol=1e-12)
+
+
+def test_token_unitaries_scale_is_a_factor():
+    a = torch.randn(4, 12, dtype=torch.float64)
+    s = torch.randn(4, dtype=torch.complex128)
+    assert torch.allclose(token_unitaries(a, 3, 2, scale=s), s[:, None, None] * token_unitaries(a, 3, 2), atol=1e-13)

@@ -129,8 +129,14 @@ class QSANNAttention(_Attention):
         q = self.q_circuit(a)[..., 0].transpose(1, 2)                    # (B, H, T)
         k = self.k_circuit(a)[..., 0].transpose(1, 2)                    # (B, H, T)
         v = self.v_circuit(a).transpose(1, 2)                            # (B, H, T, 3n)
-        w = torch.exp(-(q[..., :, None] - k[..., None, :]) ** 2)         # (B, H, T, T) in (0, 1]
         mask = allowed_mask(T, self.causal, key_mask, x.device)
+        if not self.store_attention:            # exp(-(q_i - k_j)^2) / sum_j = softmax_j(2 q_i k_j - k_j^2): fused
+            qq = torch.stack((2 * q, torch.ones_like(q)), -1)             # (B, H, T, 2)
+            kk = torch.stack((k, -k * k), -1)                             # (B, H, T, 2)
+            y = F.scaled_dot_product_attention(qq, kk, v, attn_mask=mask, scale=1.0,
+                                               dropout_p=self.dropout.p if self.training else 0.0)
+            return self.dropout(self.proj(self._merge(y)))
+        w = torch.exp(-(q[..., :, None] - k[..., None, :]) ** 2)         # (B, H, T, T) in (0, 1]
         if mask is not None:
             w = w.masked_fill(~mask, 0.0)
         att = w / w.sum(-1, keepdim=True).clamp_min(1e-12)
@@ -216,15 +222,18 @@ class KernelAttention(_Attention):
         per_head = B * T * T if mask is None else int(mask.expand(B, 1, T, T).sum())
         return self.n_heads * per_head
 
-    def _states(self, lin, x):
+    def _states(self, x):
+        """Query and key states in one backend call: 2 x (B, H, T, 2^n)."""
         B, T, _ = x.shape
-        a = math.pi / 2 * torch.tanh(lin(x)).view(B, T, self.n_heads, self.n_qubits)
-        return self.feature_map.states(a).transpose(1, 2)                # (B, T, H, 2^n) -> (B, H, T, 2^n)
+        a = torch.stack((self.q_angles(x), self.k_angles(x)))            # (2, B, T, H*n)
+        a = math.pi / 2 * torch.tanh(a).view(2, B, T, self.n_heads, self.n_qubits)
+        return self.feature_map.states(a).transpose(2, 3).unbind(0)      # (2, B, T, H, 2^n) -> 2 x (B, H, T, 2^n)
 
     def forward(self, x, key_mask=None):
         B, T, _ = x.shape
-        pq, pk = self._states(self.q_angles, x), self._states(self.k_angles, x)
-        fid = (pq.conj() @ pk.transpose(-2, -1)).abs() ** 2               # (B, H, T, T) in [0, 1]
+        pq, pk = self._states(x)
+        ov = torch.view_as_real(pq.conj() @ pk.transpose(-2, -1))        # (B, H, T, T, 2): <phi(q_i)|phi(k_j)>
+        fid = ov.square().sum(-1)                                        # (B, H, T, T) in [0, 1]
         if self.shots is not None:                                       # overlap test: Binomial(k, F) / k
             fid = sample_estimates(fid, self.shots, self.generator, probability=True)
         att = masked_softmax(self.beta * fid, allowed_mask(T, self.causal, key_mask, x.device))

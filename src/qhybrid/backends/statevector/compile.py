@@ -59,6 +59,7 @@ class Plan:
     prefix_stacks: list = None    # per prefix depth: _Stack of the wires' matrices (depth 0: columns)
     schedules: dict = field(default_factory=dict)
     layouts: dict = field(default_factory=dict)
+    local: list | None = None     # [(wire, "X" | "Y" | "Z")] per observable when every word is one Pauli
 
 
 def _stages(ops_refs, n: int) -> list:
@@ -137,7 +138,9 @@ def _compile(circuit: Circuit, from_zero: bool) -> Plan:
         mask, phase = pauli_flip_phase(obs, n)
         masks.setdefault(mask, []).append((k, phase))
     groups = [(mask, [k for k, _ in kp], torch.stack([p for _, p in kp], 1)) for mask, kp in masks.items()]
-    return Plan(prefix, [op for op, _ in body], groups, prog, prefix_refs, segments, stacks)
+    words = circuit.observables
+    local = [w[0] for w in words] if words and all(len(w) == 1 for w in words) else None
+    return Plan(prefix, [op for op, _ in body], groups, prog, prefix_refs, segments, stacks, local=local)
 
 
 _PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # circuit -> (version, {from_zero: Plan})

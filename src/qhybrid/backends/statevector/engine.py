@@ -44,6 +44,7 @@ from ...circuit import GATES, Circuit, gate_matrix
 from ...circuit.gates import complex_of, real_of
 from ..base import check_shots, prepare, sample_estimates
 from .compile import (
+    _PLANS,
     Plan,
     _IApply,
     _IFused,
@@ -58,7 +59,8 @@ from .compile import (
     _plan,
 )
 from .memory import check_memory
-from .program import _Ctx, _Gather, _Layout, _on, _Outer, _Program, _ZExpect
+from .program import _Ctx, _Gather, _Layout, _OffDiag, _on, _Outer, _Program, _ZExpect
+from .reupload import reupload_plan, reupload_states, worth_it
 
 # Cost model (relative units, measured on a 2-core CPU; see docs/performance.md):
 _GATE_ELEM = 1.0      # one gate applied to one amplitude
@@ -313,11 +315,22 @@ def _kron_states(vs: list) -> torch.Tensor:
     return _Outer.apply(a, b)
 
 
+def _reupload_plan(circuit: Circuit):
+    """The circuit's ReuploadPlan (or None), cached with its Plans."""
+    _plan(circuit, from_zero=True)
+    cache = _PLANS[circuit][1]
+    if "reupload" not in cache:
+        cache["reupload"] = reupload_plan(circuit)
+    return cache["reupload"]
+
+
 def _run(circuit: Circuit, x, w, psi0, end: str):
     n = circuit.n_qubits
     N = x.shape[0]
     dtype = complex_of(w.dtype)
     plan = _plan(circuit, from_zero=psi0 is None)
+    if N > 1 and worth_it(rp := _reupload_plan(circuit)):   # inputs re-read after gates
+        return reupload_states(rp, x, w, psi0, simulate), _layout(plan, n, tuple(range(n))), plan
     spec, ins, lay = _schedule(plan, n, N, end, psi0 is None)
     ctx = _Ctx(plan.prog, x, w, dtype)
     if psi0 is None:
@@ -360,7 +373,34 @@ def _groups(plan: Plan, lay: _Layout, device, dtype) -> tuple:
     return cache[(device, dtype)]
 
 
+LOCAL_MIN_XY = 3      # single-qubit X/Y words from which the reduced-density path is used
+
+
+def _local_expect(plan: Plan, psi: torch.Tensor, lay: _Layout, n: int) -> torch.Tensor:
+    """One-qubit words only: <X_q> = 2 Re rho_q[0, 1], <Y_q> = -2 Im rho_q[0, 1] from the off-diagonal of each
+    wire's reduced density matrix (a product of the two half-states, no gather per word), <Z_q> from |psi|^2."""
+    if not lay.identity:                                             # back to the standard basis order
+        psi = _Gather.apply(psi, lay.inv.to(psi.device), lay.perm.to(psi.device))
+    cols, zs = [], {}
+    rho = torch.view_as_real(_OffDiag.apply(psi, n))                 # (N, n, 2): re, im of rho_q[0, 1]
+    zw = sorted({q for q, P in plan.local if P == "Z"})
+    if zw:
+        key = ("local_z", tuple(zw), psi.device, psi.dtype)
+        if key not in plan.layouts:
+            idx = torch.arange(2 ** n)
+            zt = torch.stack([1 - 2 * ((idx >> (n - 1 - q)) & 1) for q in zw]).to(device=psi.device,
+                                                                                  dtype=real_of(psi.dtype))
+            plan.layouts[key] = (zt, 2 * zt)
+        z = _ZExpect.apply(psi, *plan.layouts[key])
+        zs = {q: z[:, i] for i, q in enumerate(zw)}
+    for q, P in plan.local:
+        cols.append(zs[q] if P == "Z" else 2 * rho[:, q, 0] if P == "X" else -2 * rho[:, q, 1])
+    return torch.stack(cols, 1)
+
+
 def _expect(plan: Plan, psi: torch.Tensor, lay: _Layout) -> torch.Tensor:
+    if plan.local is not None and sum(P in "XY" for _, P in plan.local) >= LOCAL_MIN_XY:
+        return _local_expect(plan, psi, lay, int(psi.shape[1]).bit_length() - 1)
     groups, inv = _groups(plan, lay, psi.device, psi.dtype)
     cols = []
     for ks, partner, ph in groups:

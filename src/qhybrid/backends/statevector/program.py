@@ -100,6 +100,34 @@ class _ZExpect(torch.autograd.Function):
         return psi * (g @ ctx.z2t), None, None
 
 
+class _OffDiag(torch.autograd.Function):
+    """rho_q[0, 1] = sum over the other wires of psi[.., 0_q, ..] conj(psi[.., 1_q, ..]) for each wire q:
+    psi (N, 2^n) -> (N, n) complex. The backward writes each wire's two halves (no gather, no scatter)."""
+
+    @staticmethod
+    def forward(ctx, psi, n):
+        ctx.save_for_backward(psi)
+        ctx.n = n
+        N = psi.shape[0]
+        out = []
+        for q in range(n):
+            v = psi.view(N, 2 ** q, 2, 2 ** (n - 1 - q))
+            out.append((v[:, :, 0] * v[:, :, 1].conj()).sum((1, 2)))
+        return torch.stack(out, 1)
+
+    @staticmethod
+    def backward(ctx, g):                                     # g = dL/d conj(rho), per wire (N, n)
+        psi, = ctx.saved_tensors
+        n, N = ctx.n, psi.shape[0]
+        grad = torch.zeros_like(psi)
+        for q in range(n):
+            v, gv = psi.view(N, 2 ** q, 2, 2 ** (n - 1 - q)), grad.view(N, 2 ** q, 2, 2 ** (n - 1 - q))
+            gq = g[:, q, None, None]
+            gv[:, :, 0] += gq * v[:, :, 1]
+            gv[:, :, 1] += gq.conj() * v[:, :, 0]
+        return grad, None
+
+
 class _Outer(torch.autograd.Function):
     """Batched outer product (B, a) x (B, b) -> (B, a*b); the backward is two batched matmuls
     (broadcast multiply-and-sum is several times slower for these shapes)."""
