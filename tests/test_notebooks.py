@@ -76,6 +76,11 @@ def test_follows_conventions(path):
     assert re.search(r"^## Exercises", markdown, re.M), "an 'Exercises' section"
     assert "qhybrid.__version__" in code[-1] and "torch.__version__" in code[-1], "last code cell prints versions"
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
+    assert "colab.research.google.com/github/" in first.source and _id(path) in first.source, \
+        "first cell: an 'Open in Colab' badge for this notebook"
+    setup = nb.cells[1]
+    assert setup.cell_type == "code" and 'if "google.colab" in sys.modules:' in setup.source \
+        and "%pip install" in setup.source, "second cell: installs qhybrid on Colab only"
 
 
 def _exercise_cells(nb):
@@ -92,8 +97,9 @@ def test_workshop_exercises_and_solutions_match(name):
     assert not any("TODO" in src for src in sol), f"{name}: a solution still contains a TODO"
     assert len(student.cells) == len(solution.cells), f"{name}: student and solution notebooks differ in structure"
 
-    def same_part(src):           # the runtime line and the run directory's name may differ
-        return [line for line in src.splitlines() if "runs_dir(" not in line and "Expected runtime" not in line]
+    def same_part(src):           # the runtime line, the Colab badge and the run directory's name may differ
+        return [line for line in src.splitlines() if "runs_dir(" not in line and "Expected runtime" not in line
+                and "colab.research.google.com" not in line]
 
     for i, (a, b) in enumerate(zip(student.cells, solution.cells)):
         if not (a.cell_type == "code" and a.source.lstrip().startswith("# EXERCISE")):
