@@ -23,6 +23,7 @@ def test_mpl_picture_has_a_box_per_gate_target_a_dot_per_control_and_the_key():
     colours = {b.get_facecolor() for b in boxes}
     assert len(colours) == 3                                   # data encoding, trainable, fixed
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["data encoding", "trainable", "fixed"]
+    assert fig._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"           # a notebook shows it without pyplot
 
 
 def test_text_drawing_and_bad_style():

@@ -6,6 +6,8 @@
 """
 from __future__ import annotations
 
+import io
+
 from .angles import Input, InputProduct, Weight
 from .gates import PENNYLANE_NAMES
 
@@ -103,9 +105,22 @@ def _kind(op) -> str:
     return "weight" if any(isinstance(p, Weight) for p in op.params) else "fixed"
 
 
-def draw_mpl(circuit, ax=None, title: str | None = None):
-    """The circuit as a matplotlib picture (a bare Figure, so no backend state changes); returns the Figure."""
+def _picture(**kwargs):
+    """A bare matplotlib Figure (no pyplot, no backend state changes) that Jupyter shows as a PNG even before
+    any pyplot figure has set up the inline display."""
     from matplotlib.figure import Figure
+
+    class CircuitFigure(Figure):
+        def _repr_png_(self):
+            buf = io.BytesIO()
+            self.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+            return buf.getvalue()
+    return CircuitFigure(**kwargs)
+
+
+def draw_mpl(circuit, ax=None, title: str | None = None):
+    """The circuit as a matplotlib picture (a bare Figure, so no backend state changes); returns the Figure,
+    which a notebook shows when it is a cell's value."""
     from matplotlib.patches import Circle, Patch, Rectangle
 
     n, moments = circuit.n_qubits, _moments(circuit)
@@ -117,7 +132,7 @@ def draw_mpl(circuit, ax=None, title: str | None = None):
         x += w + 0.3
     width = x
     if ax is None:
-        fig = Figure(figsize=(min(1.5 + 0.85 * width, 30), 0.7 + 0.6 * n))
+        fig = _picture(figsize=(min(1.5 + 0.85 * width, 30), 0.7 + 0.6 * n))
         ax = fig.subplots()
     fig = ax.figure
     y = lambda q: n - 1 - q                                       # wire 0 on top, as in the text drawing
