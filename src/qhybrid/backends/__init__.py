@@ -29,7 +29,7 @@ from .registry import (
     restore_usage,
     usage_of,
 )
-from .statevector import StatevectorBackend, check_memory
+from .statevector import StatevectorBackend, batched_outer, check_memory
 
 
 def run(circuit, inputs=None, weights=None, backend="statevector", shots=None, generator=None):
@@ -53,4 +53,5 @@ register_engine(run, state)
 __all__ = ["Backend", "StateBackend", "StatevectorBackend", "LazyBackend", "available_backends", "backend_class",
            "backend_forms", "backend_options", "check_options", "get_backend", "require_state", "run", "state",
            "estimate_cost", "bit", "pauli_flip_phase", "check_shots", "circuit_key", "prepare", "sample_estimates",
-           "BudgetExceededError", "QPUJobError", "usage_of", "restore_usage", "check_memory"]
+           "BudgetExceededError", "QPUJobError", "usage_of", "restore_usage", "check_memory",
+           "batched_outer"]

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from ..backends import bit, check_memory, require_state
+from ..backends import batched_outer, bit, check_memory, require_state
 from ..circuit import Circuit, Input, build_circuit, pauli_observables, ring
 from ..circuit.gates import complex_of
 from .attention import _Attention
@@ -100,7 +100,8 @@ def _kron_rows(m: torch.Tensor, rows: torch.Tensor, scale: torch.Tensor | None =
     if scale is not None:
         A = A * scale[:, None, None]
     Ar, Br = A[:, rows // d2], Bm[:, rows % d2]                      # (N, D, d1), (N, D, d2)
-    return (Ar[..., :, None] * Br[..., None, :]).reshape(N, rows.shape[0], -1)
+    D = rows.shape[0]
+    return batched_outer(Ar.reshape(N * D, -1), Br.reshape(N * D, -1)).view(N, D, -1)
 
 
 def token_unitaries(angles: torch.Tensor, n_qubits: int, n_layers: int, scale: torch.Tensor | None = None):

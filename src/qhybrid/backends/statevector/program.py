@@ -100,6 +100,11 @@ class _ZExpect(torch.autograd.Function):
         return psi * (g @ ctx.z2t), None, None
 
 
+def batched_outer(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Row-wise outer products (B, a) x (B, b) -> (B, a*b), differentiable with a two-matmul backward."""
+    return _Outer.apply(a, b)
+
+
 class _OffDiag(torch.autograd.Function):
     """rho_q[0, 1] = sum over the other wires of psi[.., 0_q, ..] conj(psi[.., 1_q, ..]) for each wire q:
     psi (N, 2^n) -> (N, n) complex. The backward writes each wire's two halves (no gather, no scatter)."""
