@@ -24,6 +24,15 @@ NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.rglob("*.ipynb"))
 NOTEBOOKS = [p for p in NOTEBOOKS if ".ipynb_checkpoints" not in p.parts]
 WORKSHOP = NOTEBOOKS_DIR / "workshop"
+SOLUTIONS = NOTEBOOKS_DIR / "solutions"      # answers to the main notebooks' exercises
+MAIN_SOLUTIONS = ("00_quickstart.ipynb", "01_circuits_as_layers.ipynb", "02_quantum_embeddings.ipynb",
+                  "03_quantum_attention.ipynb", "04_quixer_mixing.ipynb", "05_noise_shots_hardware.ipynb",
+                  "06_cost_and_scaling.ipynb", "07_pretrained_adapters.ipynb", "08_your_own_data.ipynb")
+# student notebook -> its solution, where the exercises are '# EXERCISE' cells with checks (same structure)
+CHECKED_PAIRS = {f"workshop/{n}": (WORKSHOP / n, WORKSHOP / "solutions" / n)
+                 for n in ("01_circuits.ipynb", "02_quantum_layers.ipynb", "03_fair_comparison.ipynb")}
+CHECKED_PAIRS["08_your_own_data.ipynb"] = (NOTEBOOKS_DIR / "08_your_own_data.ipynb",
+                                           SOLUTIONS / "08_your_own_data.ipynb")
 CELL_TIMEOUT_S = 300
 FAST_LINE = re.compile(r"""^FAST\s*=\s*os\.environ\.get\(\s*["']QHYBRID_FAST["']\s*\)\s*==\s*["']1["']""", re.M)
 
@@ -40,7 +49,8 @@ def test_notebooks_exist():
     names = {_id(p) for p in NOTEBOOKS}
     expected = {"00_quickstart.ipynb", "01_circuits_as_layers.ipynb", "02_quantum_embeddings.ipynb",
                 "03_quantum_attention.ipynb", "04_quixer_mixing.ipynb", "05_noise_shots_hardware.ipynb",
-                "06_cost_and_scaling.ipynb", "07_pretrained_adapters.ipynb"}
+                "06_cost_and_scaling.ipynb", "07_pretrained_adapters.ipynb", "08_your_own_data.ipynb"}
+    expected |= {f"solutions/{n}" for n in MAIN_SOLUTIONS}
     expected |= {f"workshop/{n}" for n in ("01_circuits.ipynb", "02_quantum_layers.ipynb", "03_fair_comparison.ipynb")}
     expected |= {f"workshop/solutions/{n}" for n in ("01_circuits.ipynb", "02_quantum_layers.ipynb",
                                                      "03_fair_comparison.ipynb")}
@@ -87,9 +97,9 @@ def _exercise_cells(nb):
     return [c.source for c in nb.cells if c.cell_type == "code" and c.source.lstrip().startswith("# EXERCISE")]
 
 
-@pytest.mark.parametrize("name", ["01_circuits.ipynb", "02_quantum_layers.ipynb", "03_fair_comparison.ipynb"])
-def test_workshop_exercises_and_solutions_match(name):
-    student, solution = _read(WORKSHOP / name), _read(WORKSHOP / "solutions" / name)
+@pytest.mark.parametrize("name", sorted(CHECKED_PAIRS))
+def test_exercises_and_solutions_match(name):
+    student, solution = (_read(p) for p in CHECKED_PAIRS[name])
     ex, sol = _exercise_cells(student), _exercise_cells(solution)
     assert ex, f"{name}: no '# EXERCISE' cells"
     assert all("TODO" in src for src in ex), f"{name}: every exercise cell has a TODO"
@@ -158,8 +168,8 @@ def test_notebook_runs_twice_in_one_kernel_in_fast_mode(path, tmp_path, monkeypa
             assert not errors, f"run {round_}"
             checks.append(_check_lines(nb))
     elapsed = time.perf_counter() - t0
-    if WORKSHOP in path.parents:
-        n_ex = len(_exercise_cells(nb))
+    n_ex = len(_exercise_cells(nb))
+    if n_ex or WORKSHOP in path.parents:                 # checked exercises: the workshop and 08
         for lines in checks:
             assert len(lines) == n_ex, f"{_id(path)}: {n_ex} exercises but check lines {lines}"
             if "solutions" in path.parts:

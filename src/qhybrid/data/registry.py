@@ -21,7 +21,7 @@ from .corpus import Corpus
 from .files import DataError
 from .standard import amazon, imdb, mc, ptb, rp, tinyshakespeare, yelp
 from .toy import toy_english, toy_mc
-from .userfiles import load_user_file
+from .userfiles import check_user_options, load_user_file
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,11 @@ def _check_options(loader: Callable[..., Corpus], label: str, options: dict, pre
                                      default if default is not inspect.Parameter.empty else dataclasses.MISSING)
             except ValueError as e:
                 raise OptionError(f"{label}: {e}") from None
+    if loader is load_user_file:              # values a user file cannot take (task, level, word-only options)
+        try:
+            check_user_options(**out)
+        except DataError as e:
+            raise DataError(f"{f'{prefix}: ' if prefix else ''}{label}: {e}") from None
     return out
 
 

@@ -12,7 +12,13 @@ task="classification", one example per non-blank line, format auto-detected:
     is not an integer has no label, and the file is refused (plain text is task="lm").
     Labels are mapped to 0..k-1 in sorted order (numerically if all are integers); `classes` holds
     their names. Split like the UCI sets: RandomState(1234) permutation, 80/10/10.
-Options: lower, split_punct (word tokenizer), max_vocab, min_freq.
+Options (the same as the built-in UCI loaders take; defaults here keep the text as written):
+    lower=False        lower-case the text (word level: in the tokenizer; char level: before splitting)
+    split_punct=False  word level: split punctuation off words ("film!" -> "film", "!")
+    max_vocab=None     word level: keep the most frequent train words (the rest become <unk>)
+    min_freq=1         word level: drop train words seen fewer times
+A word-level-only option set at level="char", an unknown task or level, or a bad size is refused with a
+DataError (`check_user_options`, which config checking runs too, before anything is loaded).
 A file holding binary data (NUL or control bytes) is refused, whatever the task.
 """
 from __future__ import annotations
@@ -74,22 +80,45 @@ def parse_classification(text: str, path: Path | str = "") -> tuple[list[tuple[s
     return pairs, fmt
 
 
+TASKS = ("lm", "classification")
+LEVELS = ("word", "char")
+_WORD_ONLY = {"split_punct": False, "max_vocab": None, "min_freq": 1}   # option: its (no-op) default
+
+
+def check_user_options(task: str = "lm", level: str = "word", lower: bool = False, split_punct: bool = False,
+                       max_vocab: int | None = None, min_freq: int = 1) -> None:
+    """Raise DataError for option values no user file takes (types are checked by the registry)."""
+    if task not in TASKS:
+        raise DataError(f"task must be 'lm' or 'classification', got {task!r}")
+    if level not in LEVELS:
+        raise DataError(f"level must be 'word' or 'char', got {level!r}")
+    given = {"split_punct": split_punct, "max_vocab": max_vocab, "min_freq": min_freq}
+    word_only = [k for k, default in _WORD_ONLY.items() if given[k] != default]
+    if level == "char" and word_only:
+        raise DataError(f"option(s) {word_only} apply to level='word' only (the character tokenizer keeps every "
+                        f"character); at level='char' only lower is taken")
+    if max_vocab is not None and max_vocab < 3:
+        raise DataError(f"max_vocab must be at least 3 (the special tokens and a word), got {max_vocab}")
+    if min_freq < 1:
+        raise DataError(f"min_freq must be at least 1, got {min_freq}")
+
+
 def load_user_file(path: str | os.PathLike, task: str = "lm", level: str = "word", lower: bool = False,
                    split_punct: bool = False, max_vocab: int | None = None, min_freq: int = 1) -> Corpus:
+    check_user_options(task, level, lower, split_punct, max_vocab, min_freq)
     path = Path(path)
     if not path.is_file():
         raise DataError(f"no such data file: {path}")
-    if level not in ("word", "char"):
-        raise DataError(f"level must be 'word' or 'char', got {level!r}")
     text = read_user_text(path)
+    fold = lower and level == "char"     # the word tokenizer lower-cases by itself; the char one keeps case
     opts = {"lower": lower, "split_punct": split_punct, "max_vocab": max_vocab, "min_freq": min_freq}
-    meta = {"source": "user file", "files": {"all": {"path": str(path)}}}
+    meta = {"source": "user file", "files": {"all": {"path": str(path)}}, "options": dict(opts)}
     if task == "lm":
         if level == "word":
             splits = _contiguous_split([ln.rstrip("\r") for ln in text.split("\n") if ln.strip()], "lines", path)
             meta["split"] = "by lines, contiguous: 90% train, 5% valid, 5% test"
         else:
-            parts = _contiguous_split(text, "characters", path)
+            parts = _contiguous_split(text.lower() if fold else text, "characters", path)
             splits = {k: v.splitlines(keepends=True) for k, v in parts.items()}
             meta["split"] = "by characters, contiguous: 90% train, 5% valid, 5% test"
         return Corpus.from_splits(str(path), "lm", level, splits, tokenizer_options=opts, meta=meta)
@@ -99,7 +128,7 @@ def load_user_file(path: str | os.PathLike, task: str = "lm", level: str = "word
         if len(classes) < 2:
             raise DataError(f"{path}: found a single label {classes}; classification needs at least two")
         index = {c: i for i, c in enumerate(classes)}
-        items = [(t, index[y]) for t, y in pairs]
+        items = [(t.lower() if fold else t, index[y]) for t, y in pairs]     # labels keep their case
         meta.update(format=fmt, split=f"RandomState({UCI_SPLIT_SEED}).permutation; 80/10/10")
         return Corpus.from_splits(str(path), "classification", level, fixed_split(items), classes=classes,
                                   tokenizer_options=opts, meta=meta)
