@@ -356,6 +356,8 @@ def main(argv=None) -> int:
     p.add_argument("--repeats", type=int, default=None, help="timed rounds per point (default 15, quick 7)")
     p.add_argument("--cap", type=float, default=None, help="seconds allowed per point and simulator "
                                                            "(default 60, quick 3)")
+    p.add_argument("--n", type=int, nargs="+", default=None, help="qubit counts (default 4 6 8 10; quick 4 6)")
+    p.add_argument("--N", type=int, nargs="+", default=None, help="batch sizes (default 256 4096; quick 256)")
     p.add_argument("--json", type=Path, default=Path(__file__).parent / "results" / "bench_engine.json")
     p.add_argument("--device", default="cpu", help="where qhybrid runs (cpu, cuda, cuda:N); the other "
                                                   "simulators run on the CPU and are skipped off it")
@@ -377,8 +379,8 @@ def main(argv=None) -> int:
         if not ok and on_cpu:
             how = PEERS_HINT if name in ("torchquantum", "tc-ng") else "pip install 'qhybrid[all]'"
             print(f"note: {name} is not available; its column is skipped ({how})")
-    sizes = [4, 6] if args.quick else [4, 6, 8, 10]
-    batches = [256] if args.quick else [256, 4096]
+    sizes = args.n or ([4, 6] if args.quick else [4, 6, 8, 10])
+    batches = args.N or ([256] if args.quick else [256, 4096])
     rows = []
     for n in sizes:
         for N in batches:
