@@ -1,7 +1,13 @@
-"""Engine benchmark: qhybrid's statevector backend against PennyLane and qiskit-machine-learning.
+"""Engine benchmark: qhybrid's statevector backend against PennyLane, qiskit-machine-learning,
+torchquantum and TensorCircuit-ng.
 
     .venv/bin/python benchmarks/bench_engine.py            # full run (`make bench`), about 10 minutes
     .venv/bin/python benchmarks/bench_engine.py --quick    # n = 4, 6 and N = 256 only, < 1 minute
+    .venv-peers/bin/python benchmarks/bench_engine.py      # torchquantum and TensorCircuit-ng columns
+
+torchquantum 0.1.8 needs qiskit < 1, so those two anchors live in a separate environment
+(benchmarks/peers/requirements.txt says how to make it); each anchor whose package is missing is
+skipped with a note, so the script runs in either environment.
 
 The layer: n features angle-encoded with RY, 2 strongly-entangling layers, <Z> on every wire
 (`qhybrid.build_circuit(n, 2, "angle_y", "strongly_entangling")`); one step = forward over a batch
@@ -14,13 +20,18 @@ Timed in one process with torch.set_num_threads(2):
                   broadcast batch into one circuit per sample)
   EstimatorQNN    qiskit-machine-learning EstimatorQNN + TorchConnector (StatevectorEstimator,
                   exact, parameter-shift gradients), n = 4 and N = 256 only
-qhybrid, qhybrid f64 and default.qubit run interleaved in short blocks (a busy machine slows all
-three alike); each entry is the median of --repeats timed steps (fewer once a point has used --cap
+  torchquantum    tq.QuantumDevice(bsz=N) and its functional gates (complex64), tq.measurements.expval,
+                  torch autograd
+  tc-ng           TensorCircuit-ng on JAX (complex64): per-sample tc.Circuit, K.vmap over the batch,
+                  K.value_and_grad for inputs and weights, K.jit of the whole step (compiled before timing)
+qhybrid, qhybrid f64, default.qubit, torchquantum and tc-ng run interleaved in short blocks (a busy
+machine slows them alike); each entry is the median of --repeats timed steps (fewer once a point has used --cap
 seconds, at least 3), each block after one untimed warm-up step. The slow simulators are first
 timed on a 16-sample slice; if the extrapolated step time exceeds --cap seconds the point is
 recorded as ">cap" (the estimate is in the JSON) and not run. Before timing, the script asserts
-that every simulator returns the same outputs (default.qubit also the same input gradients) as
-qhybrid, so the same circuit is timed everywhere. The JSON also records the machine's load.
+that every simulator returns the same outputs (default.qubit, torchquantum and tc-ng also the same
+input and weight gradients) as qhybrid, so the same circuit is timed everywhere. The JSON also
+records the machine's load.
 """
 from __future__ import annotations
 
@@ -356,6 +367,8 @@ def main(argv=None) -> int:
     p.add_argument("--repeats", type=int, default=None, help="timed rounds per point (default 15, quick 7)")
     p.add_argument("--cap", type=float, default=None, help="seconds allowed per point and simulator "
                                                            "(default 60, quick 3)")
+    p.add_argument("--threads", type=int, default=2, help="torch threads (default 2); JAX uses every CPU "
+                                                          "the process may run on: pin with taskset to match")
     p.add_argument("--n", type=int, nargs="+", default=None, help="qubit counts (default 4 6 8 10; quick 4 6)")
     p.add_argument("--N", type=int, nargs="+", default=None, help="batch sizes (default 256 4096; quick 256)")
     p.add_argument("--json", type=Path, default=Path(__file__).parent / "results" / "bench_engine.json")
@@ -367,7 +380,7 @@ def main(argv=None) -> int:
         print("error: --device cuda, but torch sees no CUDA device on this machine", file=sys.stderr)
         return 2
     args.repeats, args.cap = args.repeats or (7 if args.quick else 15), args.cap or (3.0 if args.quick else 60.0)
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     torch.manual_seed(0)
 
     on_cpu = args.device.type == "cpu"
@@ -389,7 +402,8 @@ def main(argv=None) -> int:
             print(f"  n={n:2d} N={N:4d}: {time.perf_counter() - t:5.1f} s", file=sys.stderr, flush=True)
 
     print(f"\nforward + backward (input and weight gradients), median ms, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads, {os.cpu_count()} CPUs, device {args.device}\n")
+          f"{torch.get_num_threads()} threads, {len(os.sched_getaffinity(0))} of {os.cpu_count()} CPUs, "
+          f"device {args.device}\n")
     print(table(rows))
     busy = max(r["load_before"].get("cpu_pressure_avg10", 0) for r in rows)
     if busy > 10:
@@ -398,7 +412,8 @@ def main(argv=None) -> int:
     meta = {"command": " ".join([Path(sys.argv[0]).name] + (argv if argv is not None else sys.argv[1:])),
             "device": str(args.device), "gpu": torch.cuda.get_device_name(args.device) if not on_cpu else None,
             "quick": args.quick, "repeats": args.repeats, "cap_s": args.cap, "torch": torch.__version__,
-            "threads": torch.get_num_threads(), "cpus": os.cpu_count(), "machine": platform.platform(),
+            "threads": torch.get_num_threads(), "cpus": os.cpu_count(),
+            "affinity": len(os.sched_getaffinity(0)), "machine": platform.platform(),
             "processor": platform.processor(), "python": platform.python_version(),
             "time": time.strftime("%Y-%m-%d %H:%M:%S")}
     for dist in ("pennylane", "pennylane_lightning", "qiskit", "qiskit-machine-learning", "torchquantum",
