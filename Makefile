@@ -10,7 +10,7 @@ export QHYBRID_DATA ?= $(abspath ../shared/data)
 TORCH       ?= torch==2.13.0
 TORCH_INDEX ?=
 
-.PHONY: setup run test test-fast lab bench lint lock clean
+.PHONY: setup run test test-fast lab bench bench-peers lint lock clean
 
 setup: $(STAMP)
 
@@ -36,6 +36,22 @@ lab: setup
 
 bench: setup
 	$(PY) benchmarks/bench_engine.py
+
+# torchquantum and TensorCircuit-ng anchors: their own environment (torchquantum needs qiskit < 1);
+# see benchmarks/peers/requirements.txt and docs/performance.md.
+PEERS       := .venv-peers
+PEERS_STAMP := $(PEERS)/.peers-installed
+
+$(PEERS_STAMP): benchmarks/peers/requirements.txt pyproject.toml
+	test -x $(PEERS)/bin/python || $(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/pip install -q --disable-pip-version-check $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) $(TORCH)
+	$(PEERS)/bin/pip install -q --disable-pip-version-check -r benchmarks/peers/requirements.txt
+	$(PEERS)/bin/pip install -q --disable-pip-version-check --no-deps torchquantum==0.1.8 torchpack==0.3.1
+	$(PEERS)/bin/pip install -q --disable-pip-version-check --no-deps -e .
+	touch $(PEERS_STAMP)
+
+bench-peers: $(PEERS_STAMP)
+	$(PEERS)/bin/python benchmarks/bench_engine.py
 
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks
