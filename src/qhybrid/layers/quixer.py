@@ -15,8 +15,12 @@ The success (postselection) probability of the block-encoded P(M_t) applied to |
 `.success_probability` (a hardware run would need about 1/p repetitions per kept sample).
 Quantum: the token PQC, b, c and the read-out circuit. Classical: the angle map and output map.
 Like the paper, one mixer spans the whole width (n_heads is not used). Cost: B*T unitaries of
-size 2^n x 2^n per pass, built directly from Kronecker products (token_unitaries); the read-out
-circuit runs on a backend with exact statevectors (the StateBackend capability).
+size 2^n x 2^n per pass, built directly from Kronecker products (token_unitaries), and their
+prefix sums; M_t|0> is a column of the prefix sum, so degree K needs K - 1 matrix-vector products.
+Batches with more than CHUNK_ELEMENTS matrix elements run chunk by chunk under activation
+checkpointing: a chunk's unitaries are rebuilt in the backward pass instead of being kept (at 6
+qubits this cuts the memory saved for backward about 20-fold for under 10% more time). The
+read-out circuit runs on a backend with exact statevectors (the StateBackend capability).
 """
 from __future__ import annotations
 
@@ -137,7 +141,7 @@ def _chunk(B: int, T: int, n_qubits: int) -> int:
     return max(1, min(B, CHUNK_ELEMENTS // (T * 4 ** n_qubits)))
 
 
-def lcu_qsvt_states(U: torch.Tensor, b: torch.Tensor | None, c: torch.Tensor, causal: bool,
+def lcu_qsvt_states(U: torch.Tensor, b: torch.Tensor, c: torch.Tensor, causal: bool,
                     key_mask: torch.Tensor | None = None, scaled: bool = False):
     """U (B, T, D, D), b (T,) complex, c (K+1,) complex -> states (B, T, D) and success prob (B, T).
 
