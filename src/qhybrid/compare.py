@@ -218,7 +218,9 @@ def compare(spec: dict | str | Path, overrides: list[str] | None = None, executo
     workers = settings["workers"]
     threads = max(1, (os.cpu_count() or 1) // max(1, workers))
     for r in runs:
-        r["config"].setdefault("train", {}).setdefault("threads", threads)
+        if workers > 1:                                 # each worker its share of the cores; one worker: auto
+            r["config"].setdefault("train", {}).setdefault("threads", threads)
+        r["config"].setdefault("train", {})
         r["config"]["train"].setdefault("progress", workers == 1)
     name = executor or settings["executor"]
     options = dict(executor_options or {})

@@ -52,7 +52,8 @@ class TrainConfig:
     test_batches: int = 64               # batches for the final test metric (LM); classification: whole split
     checkpoint_every: int = 50           # steps between checkpoints (and at every eval, interrupt and end)
     seed: int = 0                        # seeds model init, batches, dropout and shots
-    threads: int | None = None           # torch CPU threads (None = torch default)
+    threads: int | str | None = "auto"   # torch CPU threads: auto (1 for small steps, see device.auto_threads),
+                                         #   a number, or null (torch's default: every core)
     progress: bool = True                # tqdm progress bar
     device: str = "auto"                 # auto | cpu | cuda | cuda:N (auto: the first GPU when torch sees one)
     energy: str = "estimate"             # energy / CO2 in summary.json: estimate (stated assumptions) |
@@ -70,9 +71,10 @@ class TrainConfig:
                 raise ValueError(f"train.{k} must be >= 0, got {getattr(self, k)}")
         if not 0 <= self.min_lr_ratio <= 1:
             raise ValueError(f"train.min_lr_ratio must be in [0, 1] (a fraction of lr), got {self.min_lr_ratio}")
-        if self.threads is not None and self.threads < 1:
-            raise ValueError(f"train.threads must be a positive number of CPU threads or null (torch's default), "
-                             f"got {self.threads}")
+        if self.threads is not None and self.threads != "auto" and (
+                isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 1):
+            raise ValueError(f"train.threads must be auto, a positive number of CPU threads or null (torch's "
+                             f"default), got {self.threads!r}")
         check_device_form(self.device)               # the form only: a config naming cuda can be read anywhere
         check_choice("train.energy", self.energy, ENERGY_MODES)
 

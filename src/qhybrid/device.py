@@ -1,5 +1,7 @@
 """Where a run computes: `train.device` = auto | cpu | cuda | cuda:N (auto = the first CUDA GPU when torch sees
-one, else the CPU). The model, its batches and every torch engine follow this device."""
+one, else the CPU). The model, its batches and every torch engine follow this device.
+
+`train.threads` = auto | N | null: how many CPU threads torch uses (`auto_threads`)."""
 from __future__ import annotations
 
 import re
@@ -30,3 +32,16 @@ def resolve_device(spec: str = "auto") -> torch.device:
             raise ValueError(f"train.device = {spec!r}, but this machine has {torch.cuda.device_count()} CUDA "
                              f"device(s): cuda:0..cuda:{torch.cuda.device_count() - 1}")
     return dev
+
+
+SMALL_STEP = 2 ** 18     # a step's widest activation (elements) below which one CPU thread is chosen
+
+
+def auto_threads(batch_size: int, context: int, width: int) -> int | None:
+    """`train.threads: auto`: 1 for small steps, else None (torch's default, every core).
+
+    `width` is a step's widest per-token row (d_model, the vocabulary, or heads x 2**n_qubits amplitudes).
+    Below SMALL_STEP elements (batch x context x width) the ops are too small for a second thread to pay
+    much on a quiet machine, and with another process on a core every op would wait for the thread that
+    lost its core: one thread keeps the step steady (docs/performance.md, "A busy machine")."""
+    return 1 if batch_size * context * width < SMALL_STEP else None

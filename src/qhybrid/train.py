@@ -34,7 +34,7 @@ from .atomic import atomic_text, atomic_write
 from .config import RunConfig, to_dict
 from .costs import RunMeter, add_costs
 from .data import Batches, load_tokenizer
-from .device import resolve_device
+from .device import auto_threads, resolve_device
 from .models import count_parameters
 from .runs import (
     build_model,
@@ -43,6 +43,7 @@ from .runs import (
     dumps_json,
     fingerprint,
     load_run_corpus,
+    model_config,
     read_checkpoint,
     read_run_config,
     run_lock,
@@ -121,6 +122,18 @@ def evaluate(model, batches: Batches, batch_size: int, max_batches: int, level: 
     return {"loss": loss, "accuracy": torch.cat(correct).mean().item()}
 
 
+def step_width(cfg: RunConfig, corpus) -> int:
+    """A step's widest per-token row: d_model, the vocabulary, or heads x 2**n_qubits amplitudes (a pretrained
+    Hugging Face model: wide)."""
+    if cfg.model.hf is not None:
+        return 1 << 30
+    m, _ = model_config(cfg, corpus)
+    width = max(m.d_model, m.vocab_size)
+    if any(getattr(m, k) != "classical" for k in ("embedding", "attention", "ffn")):
+        width = max(width, m.n_heads * 2 ** m.quantum.n_qubits)
+    return width
+
+
 class Trainer:
     """Runs one configuration to completion (or interruption) in cfg.run_dir."""
 
@@ -128,11 +141,14 @@ class Trainer:
         self.cfg = cfg
         self.dir = cfg.run_dir
         self.corpus = corpus or load_run_corpus(cfg)
-        if cfg.train.threads:
-            torch.set_num_threads(cfg.train.threads)
         torch.manual_seed(cfg.train.seed)
         self.device = resolve_device(cfg.train.device)
         self.model = build_model(cfg, self.corpus).to(self.device)
+        threads = cfg.train.threads
+        if threads == "auto":
+            threads = auto_threads(cfg.train.batch_size, cfg.model.context, step_width(cfg, self.corpus))
+        if threads:
+            torch.set_num_threads(threads)
         t = cfg.train
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
         self.gen = torch.Generator().manual_seed(t.seed)

@@ -99,7 +99,7 @@ def _error_line(capsys, verb):
     (["model.quantum.n_qubits=2.5"], "model.quantum.n_qubits must be int (an integer, e.g. 4), got 2.5"),
     (["model.quantum.n_qubits=four"], "model.quantum.n_qubits must be int (an integer, e.g. 4), got 'four'"),
     (["train.steps=[1,"], "override 'train.steps=[1,' has a value that is not valid YAML"),
-    (["train.threads=-1"], "train.threads must be a positive number of CPU threads or null"),
+    (["train.threads=-1"], "train.threads must be auto, a positive number of CPU threads or null"),
     (["model.ffn_hidden=-4"], "model.ffn_hidden must be a positive integer or null (4 * d_model), got -4"),
     (["data.options.foo=1"], "data.options: unknown option(s) ['foo']"),
     (["name=../../x"], "'../../x' is not a valid run name"),

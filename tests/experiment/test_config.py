@@ -55,8 +55,9 @@ def test_float_fields_accept_numbers_written_as_strings():
 
 
 @pytest.mark.parametrize("override,message", [
-    ("train.threads=-1", r"train\.threads must be a positive number of CPU threads or null"),
-    ("train.threads=0", r"train\.threads must be a positive number of CPU threads or null"),
+    ("train.threads=-1", r"train\.threads must be auto, a positive number of CPU threads or null"),
+    ("train.threads=0", r"train\.threads must be auto, a positive number of CPU threads or null"),
+    ("train.threads=many", r"train\.threads must be auto, a positive number of CPU threads or null.*many"),
     ("model.ffn_hidden=-4", r"model\.ffn_hidden must be a positive integer or null \(4 \* d_model\), got -4"),
     ("model.quantum.n_qubits=0", r"model\.quantum\.n_qubits must be >= 1, got 0"),
     ("model.quantum.qsvt_degree=0", r"model\.quantum\.qsvt_degree must be >= 1"),

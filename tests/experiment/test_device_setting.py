@@ -20,3 +20,41 @@ def test_cuda_without_a_gpu_is_refused_with_the_fix():
 def test_bad_forms_name_the_valid_ones(bad):
     with pytest.raises(ValueError, match="valid: auto, cpu, cuda, cuda:N"):
         resolve_device(bad)
+
+
+def test_auto_threads_one_for_small_steps_every_core_for_wide_ones(tmp_path):
+    """train.threads: auto (the default) gives the tiny models one thread and leaves wide steps (a 10k-word output
+    layer, 2**n amplitudes per head) to torch's default; an explicit number is kept."""
+    from qhybrid.config import run_config_from_dict
+    from qhybrid.device import SMALL_STEP, auto_threads
+    from qhybrid.runs import load_run_corpus
+    from qhybrid.train import Trainer, step_width
+
+    assert auto_threads(32, 64, 65) == 1 and auto_threads(32, 32, 10_000) is None
+    assert auto_threads(1, 1, SMALL_STEP - 1) == 1 and auto_threads(1, 1, SMALL_STEP) is None
+
+    def cfg(**model):
+        return run_config_from_dict({"name": "t", "out_dir": str(tmp_path), "data": {"name": "toy_english"},
+                                     "model": {"context": 16, "d_model": 16, "n_heads": 2, **model},
+                                     "train": {"steps": 1, "batch_size": 4, "progress": False}})
+    c = cfg()
+    assert c.train.threads == "auto"
+    vocab = load_run_corpus(c).tokenizer.vocab_size
+    assert step_width(c, load_run_corpus(c)) == max(16, vocab)
+    wide = cfg(attention="kernel", quantum={"n_qubits": 10})
+    assert step_width(wide, load_run_corpus(wide)) == 2 * 2 ** 10
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        Trainer(c)
+        assert torch.get_num_threads() == 1
+        torch.set_num_threads(2)
+        Trainer(run_config_from_dict({**json_of(c), "train": {**json_of(c)["train"], "threads": 2}}))
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def json_of(cfg):
+    from qhybrid.config import to_dict
+    return to_dict(cfg)
