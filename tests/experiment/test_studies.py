@@ -18,6 +18,7 @@ import run_study  # noqa: E402
 DATA_FILES = {"mc": ["mc/mc_train_data.txt"], "rp": ["rp/rp_train_data.txt"],
               "yelp": ["uci_sentiment/yelp_labelled.txt"],
               "ptb": ["ptb/ptb.train.txt"], "ptb_long": ["ptb/ptb.train.txt"],
+              "ptb_q6": ["ptb/ptb.train.txt"],
               "shakespeare": ["tinyshakespeare/input.txt"], "grammar": [],
               "hf_adapters": ["uci_sentiment/yelp_labelled.txt", "tinyshakespeare/input.txt"],
               "hf_adapters_ptb": ["ptb/ptb.train.txt", "tinyshakespeare/input.txt"]}
@@ -86,5 +87,5 @@ def test_study_files_are_plain_comparison_specs(tmp_path):
 
 def test_unknown_study_names_the_valid_ones():
     with pytest.raises(SystemExit, match="unknown study 'mcc'; studies: grammar, hf_adapters, hf_adapters_ptb, mc, "
-                                         "ptb, ptb_long, rp"):
+                                         "ptb, ptb_long, ptb_q6, rp"):
         run_study.load_study("mcc")
