@@ -216,12 +216,12 @@ def compare(spec: dict | str | Path, overrides: list[str] | None = None, executo
     meta = {"spec": spec, "settings": settings, "runs": runs}
     atomic_text(out / "compare.yaml", yaml.safe_dump(meta, sort_keys=False))
     workers = settings["workers"]
-    threads = max(1, (os.cpu_count() or 1) // max(1, workers))
+    share = max(1, (os.cpu_count() or 1) // max(1, workers))
     for r in runs:
+        train = r["config"].setdefault("train", {})
         if workers > 1:                                 # each worker its share of the cores; one worker: auto
-            r["config"].setdefault("train", {}).setdefault("threads", threads)
-        r["config"].setdefault("train", {})
-        r["config"]["train"].setdefault("progress", workers == 1)
+            train.setdefault("threads", share)
+        train.setdefault("progress", workers == 1)
     name = executor or settings["executor"]
     options = dict(executor_options or {})
     if name == "ray" and any(str((r["config"].get("train") or {}).get("device", "auto")).startswith("cuda")

@@ -35,13 +35,24 @@ def resolve_device(spec: str = "auto") -> torch.device:
 
 
 SMALL_STEP = 2 ** 18     # a step's widest activation (elements) below which one CPU thread is chosen
+DEFAULT_THREADS = torch.get_num_threads()     # torch's own choice, read once: what `null` and wide steps restore
 
 
 def auto_threads(batch_size: int, context: int, width: int) -> int | None:
     """`train.threads: auto`: 1 for small steps, else None (torch's default, every core).
 
-    `width` is a step's widest per-token row (d_model, the vocabulary, or heads x 2**n_qubits amplitudes).
-    Below SMALL_STEP elements (batch x context x width) the ops are too small for a second thread to pay
-    much on a quiet machine, and with another process on a core every op would wait for the thread that
-    lost its core: one thread keeps the step steady (docs/performance.md, "A busy machine")."""
+    `width` is a step's widest per-token row (d_model, the vocabulary, heads x 2**n_qubits amplitudes, or a
+    Quixer token unitary's 4**n_qubits entries). Below SMALL_STEP elements (batch x context x width) the ops
+    are too small for a second thread to pay much on a quiet machine, and with another process on a core
+    every op would wait for the thread that lost its core: one thread keeps the step steady
+    (docs/performance.md, "A busy machine")."""
     return 1 if batch_size * context * width < SMALL_STEP else None
+
+
+def apply_threads(setting, batch_size: int, context: int, width: int) -> int:
+    """Set torch's CPU threads for a run (`train.threads`: auto | N | None) and return the number: auto as
+    auto_threads, None = torch's default (restored, whatever an earlier run in this process chose)."""
+    n = auto_threads(batch_size, context, width) if setting == "auto" else setting
+    n = n or DEFAULT_THREADS
+    torch.set_num_threads(n)
+    return n

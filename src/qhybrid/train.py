@@ -34,7 +34,7 @@ from .atomic import atomic_text, atomic_write
 from .config import RunConfig, to_dict
 from .costs import RunMeter, add_costs
 from .data import Batches, load_tokenizer
-from .device import auto_threads, resolve_device
+from .device import apply_threads, resolve_device
 from .models import count_parameters
 from .runs import (
     build_model,
@@ -123,14 +123,16 @@ def evaluate(model, batches: Batches, batch_size: int, max_batches: int, level: 
 
 
 def step_width(cfg: RunConfig, corpus) -> int:
-    """A step's widest per-token row: d_model, the vocabulary, or heads x 2**n_qubits amplitudes (a pretrained
-    Hugging Face model: wide)."""
+    """A step's widest per-token row: d_model, the vocabulary, heads x 2**n_qubits amplitudes, or a Quixer
+    token unitary's 4**n_qubits entries (a pretrained Hugging Face model: wide)."""
     if cfg.model.hf is not None:
         return 1 << 30
     m, _ = model_config(cfg, corpus)
     width = max(m.d_model, m.vocab_size)
     if any(getattr(m, k) != "classical" for k in ("embedding", "attention", "ffn")):
         width = max(width, m.n_heads * 2 ** m.quantum.n_qubits)
+    if m.attention == "quixer":
+        width = max(width, 4 ** m.quantum.n_qubits)
     return width
 
 
@@ -144,11 +146,7 @@ class Trainer:
         torch.manual_seed(cfg.train.seed)
         self.device = resolve_device(cfg.train.device)
         self.model = build_model(cfg, self.corpus).to(self.device)
-        threads = cfg.train.threads
-        if threads == "auto":
-            threads = auto_threads(cfg.train.batch_size, cfg.model.context, step_width(cfg, self.corpus))
-        if threads:
-            torch.set_num_threads(threads)
+        apply_threads(cfg.train.threads, cfg.train.batch_size, cfg.model.context, step_width(cfg, self.corpus))
         t = cfg.train
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
         self.gen = torch.Generator().manual_seed(t.seed)

@@ -23,38 +23,39 @@ def test_bad_forms_name_the_valid_ones(bad):
 
 
 def test_auto_threads_one_for_small_steps_every_core_for_wide_ones(tmp_path):
-    """train.threads: auto (the default) gives the tiny models one thread and leaves wide steps (a 10k-word output
-    layer, 2**n amplitudes per head) to torch's default; an explicit number is kept."""
+    """train.threads: auto (the default) gives the tiny models one thread and wide steps (a 10k-word output layer,
+    Quixer's 4**n-entry token unitaries) torch's default, restored after an earlier small run in the same
+    process; an explicit number is kept, null restores the default."""
     from qhybrid.config import run_config_from_dict
-    from qhybrid.device import SMALL_STEP, auto_threads
+    from qhybrid.device import DEFAULT_THREADS, SMALL_STEP, auto_threads
     from qhybrid.runs import load_run_corpus
     from qhybrid.train import Trainer, step_width
 
     assert auto_threads(32, 64, 65) == 1 and auto_threads(32, 32, 10_000) is None
     assert auto_threads(1, 1, SMALL_STEP - 1) == 1 and auto_threads(1, 1, SMALL_STEP) is None
 
-    def cfg(**model):
+    def cfg(threads="auto", batch=4, **model):
         return run_config_from_dict({"name": "t", "out_dir": str(tmp_path), "data": {"name": "toy_english"},
                                      "model": {"context": 16, "d_model": 16, "n_heads": 2, **model},
-                                     "train": {"steps": 1, "batch_size": 4, "progress": False}})
-    c = cfg()
-    assert c.train.threads == "auto"
-    vocab = load_run_corpus(c).tokenizer.vocab_size
-    assert step_width(c, load_run_corpus(c)) == max(16, vocab)
-    wide = cfg(attention="kernel", quantum={"n_qubits": 10})
-    assert step_width(wide, load_run_corpus(wide)) == 2 * 2 ** 10
+                                     "train": {"steps": 1, "batch_size": batch, "progress": False,
+                                               "threads": threads}})
+    small = cfg()
+    assert run_config_from_dict({"data": {"name": "toy_english"}}).train.threads == "auto"
+    vocab = load_run_corpus(small).tokenizer.vocab_size
+    assert step_width(small, load_run_corpus(small)) == max(16, vocab)
+    kernel = cfg(attention="kernel", quantum={"n_qubits": 10})
+    assert step_width(kernel, load_run_corpus(kernel)) == 2 * 2 ** 10
+    wide = cfg(batch=64, attention="quixer", quantum={"n_qubits": 5, "n_layers": 1})
+    assert step_width(wide, load_run_corpus(wide)) == 4 ** 5 and 64 * 16 * 4 ** 5 >= SMALL_STEP
     before = torch.get_num_threads()
     try:
-        torch.set_num_threads(2)
-        Trainer(c)
+        Trainer(small)
         assert torch.get_num_threads() == 1
-        torch.set_num_threads(2)
-        Trainer(run_config_from_dict({**json_of(c), "train": {**json_of(c)["train"], "threads": 2}}))
-        assert torch.get_num_threads() == 2
+        Trainer(wide)                                                      # not left at the small run's 1
+        assert torch.get_num_threads() == DEFAULT_THREADS
+        Trainer(cfg(threads=1))
+        assert torch.get_num_threads() == 1
+        Trainer(cfg(threads=None))
+        assert torch.get_num_threads() == DEFAULT_THREADS
     finally:
         torch.set_num_threads(before)
-
-
-def json_of(cfg):
-    from qhybrid.config import to_dict
-    return to_dict(cfg)

@@ -46,10 +46,10 @@ def test_token_unitaries_match_dense_construction(n):
         np.testing.assert_allclose(U[i].numpy(), dense_unitary(c, a[i].numpy()), atol=1e-12)
 
 
-@pytest.mark.parametrize("n,causal", [(2, True), (3, True), (2, False)])
-def test_causal_lcu_qsvt_matches_brute_force(n, causal):
+@pytest.mark.parametrize("n,causal,K", [(2, True, 3), (3, True, 3), (2, False, 3), (2, True, 1), (2, True, 0)])
+def test_causal_lcu_qsvt_matches_brute_force(n, causal, K):
     rng = np.random.default_rng(n)
-    T, K = 4, 3
+    T = 4
     c = token_circuit(n, 1)
     angles = rng.normal(size=(1, T, c.n_inputs))
     Us = [dense_unitary(c, angles[0, s]) for s in range(T)]

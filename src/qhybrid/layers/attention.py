@@ -135,7 +135,7 @@ class QSANNAttention(_Attention):
             kk = torch.stack((k, -k * k), -1)                             # (B, H, T, 2)
             y = F.scaled_dot_product_attention(qq, kk, v, attn_mask=mask, scale=1.0,
                                                dropout_p=self.dropout.p if self.training else 0.0)
-            return self.dropout(self.proj(self._merge(y)))
+            return self.dropout(self.proj(self._merge(y.nan_to_num(0.0))))   # fully masked rows: 0 on any torch
         w = torch.exp(-(q[..., :, None] - k[..., None, :]) ** 2)         # (B, H, T, T) in (0, 1]
         if mask is not None:
             w = w.masked_fill(~mask, 0.0)

@@ -158,7 +158,7 @@ def lcu_qsvt_states(U: torch.Tensor, b: torch.Tensor, c: torch.Tensor, causal: b
         W, l1 = terms.sum(1, keepdim=True), norm.sum(1, keepdim=True).expand(B, T)
     inv = (1 / l1.clamp_min(1e-12)).to(U.dtype)[..., None]          # (B, T, 1): M_t = W_t / l1_t
     v = W[..., 0].expand(B, T, D) * inv                            # M |0> is column 0: no matvec
-    out = c[1] * v
+    out = c[1] * v if c.shape[0] > 1 else torch.zeros_like(v)
     out[..., 0] += c[0]                                            # c_0 |0...0>
     for k in range(2, c.shape[0]):
         v = (W @ v.unsqueeze(-1)).squeeze(-1) * inv                # M^k |0>

@@ -60,6 +60,7 @@ class Plan:
     schedules: dict = field(default_factory=dict)
     layouts: dict = field(default_factory=dict)
     local: list | None = None     # [(wire, "X" | "Y" | "Z")] per observable when every word is one Pauli
+    local_z: dict = field(default_factory=dict)   # their Z sign tables per (wires, device, dtype)
 
 
 def _stages(ops_refs, n: int) -> list:

@@ -329,7 +329,7 @@ def _run(circuit: Circuit, x, w, psi0, end: str):
     N = x.shape[0]
     dtype = complex_of(w.dtype)
     plan = _plan(circuit, from_zero=psi0 is None)
-    if N > 1 and worth_it(rp := _reupload_plan(circuit)):   # inputs re-read after gates
+    if N > 1 and _FUSION[0] == "auto" and worth_it(rp := _reupload_plan(circuit)):   # inputs re-read after gates
         return reupload_states(rp, x, w, psi0, simulate), _layout(plan, n, tuple(range(n))), plan
     spec, ins, lay = _schedule(plan, n, N, end, psi0 is None)
     ctx = _Ctx(plan.prog, x, w, dtype)
@@ -385,13 +385,13 @@ def _local_expect(plan: Plan, psi: torch.Tensor, lay: _Layout, n: int) -> torch.
     rho = torch.view_as_real(_OffDiag.apply(psi, n))                 # (N, n, 2): re, im of rho_q[0, 1]
     zw = sorted({q for q, P in plan.local if P == "Z"})
     if zw:
-        key = ("local_z", tuple(zw), psi.device, psi.dtype)
-        if key not in plan.layouts:
+        cache, key = plan.local_z, (tuple(zw), psi.device, psi.dtype)
+        if key not in cache:
             idx = torch.arange(2 ** n)
             zt = torch.stack([1 - 2 * ((idx >> (n - 1 - q)) & 1) for q in zw]).to(device=psi.device,
                                                                                   dtype=real_of(psi.dtype))
-            plan.layouts[key] = (zt, 2 * zt)
-        z = _ZExpect.apply(psi, *plan.layouts[key])
+            cache[key] = (zt, 2 * zt)
+        z = _ZExpect.apply(psi, *cache[key])
         zs = {q: z[:, i] for i, q in enumerate(zw)}
     for q, P in plan.local:
         cols.append(zs[q] if P == "Z" else 2 * rho[:, q, 0] if P == "X" else -2 * rho[:, q, 1])

@@ -12,9 +12,10 @@ is, with G_k = V_{k+1}^dag F_k V_k,
 
     psi = G_L (exp(i phi_L(x)) * (G_{L-1} ... (exp(i phi_1(x)) * G_0 e_0)))
 
-where phi_k(x) = theta_k(x) @ C_k^T is one small matmul of the layer's angles with a +-1/2 table:
+where phi_k(x) = theta_k(x) @ C_k^T is one small matmul of the layer's angles with a 0, +-1/2 table:
 per input layer one (N, 2^n) x (2^n, 2^n) matmul and a few elementwise ops, whatever the number
-of gates. Worth it while 2^n is small against the gate count (`worth_it`).
+of gates. Worth it while 2^n is small against the gate count (`worth_it`); the engine takes this path in
+its "auto" fusion mode only (the forced modes keep the gate-by-gate path testable).
 
     plan = reupload_plan(circuit)        # None unless every input gate is a Pauli rotation (see above)
     psi  = reupload_states(plan, x, w, psi0, simulate)   # (N, 2^n), the same states as the engine's
@@ -39,7 +40,6 @@ MAX_QUBITS = 7         # measured to pay up to here (docs/performance.md); the d
 
 @dataclass
 class _InputLayer:
-    ops: list                 # its input-dependent gates (commuting, diagonal in the basis below)
     basis: tuple              # per wire "X" | "Y" | "Z"
     table: AngleTable         # the gates' angles -> theta (N, G)
     coef: torch.Tensor        # (2^n, G) float64: phi = theta @ coef^T
@@ -48,7 +48,6 @@ class _InputLayer:
 @dataclass
 class ReuploadPlan:
     n_qubits: int
-    n_weights: int
     fixed: list               # L + 1 input-free Circuits F_0 .. F_L
     layers: list              # L _InputLayer
 
@@ -107,8 +106,8 @@ def reupload_plan(circuit: Circuit) -> ReuploadPlan | None:
     out = []
     for ops, basis in layers:
         coef = torch.stack([_coef(op, n) for op in ops], 1)                     # (2^n, G)
-        out.append(_InputLayer(ops, tuple(b or "Z" for b in basis), AngleTable([op.params[0] for op in ops]), coef))
-    return ReuploadPlan(n, circuit.n_weights, parts, out)
+        out.append(_InputLayer(tuple(b or "Z" for b in basis), AngleTable([op.params[0] for op in ops]), coef))
+    return ReuploadPlan(n, parts, out)
 
 
 def worth_it(plan: ReuploadPlan | None) -> bool:
@@ -149,9 +148,9 @@ def reupload_states(plan: ReuploadPlan, x: torch.Tensor, w: torch.Tensor, psi0: 
                     simulate) -> torch.Tensor:
     """Final states (N, 2^n) for inputs x (N, n_inputs), weights w (P,), from |0...0> or psi0 (N, 2^n).
     `simulate(circuit, x, w, psi0)` (the engine's) builds the input-free parts' unitaries."""
-    dtype = complex_of(x.dtype)
+    dtype = complex_of(w.dtype)                                                # as the engine: w sets it
     consts = _cached_consts(plan, dtype, x.device)
-    w = w.to(x.dtype)
+    x = x.to(w.dtype)
     F = [_unitary(c, w, dtype, simulate) for c in plan.fixed]
     V = consts["V"]
     L = len(plan.layers)
