@@ -264,8 +264,9 @@ def plot_comparison(out: Path, settings: dict, rows: list[dict], table: list[dic
             base_ms = next((t["step_ms"] / t["step_ratio"] for t in table if t["step_ratio"]), None)
             err = None
             if base_ms and all(t["step_ms_q25"] is not None for t in table):   # quartiles of the side-by-side times
-                err = [[r - t["step_ms_q25"] / base_ms for r, t in zip(ratios, table)],
-                       [t["step_ms_q75"] / base_ms - r for r, t in zip(ratios, table)]]
+                # a quartile can equal the median: rounding must not make its distance negative
+                err = [[max(0.0, r - t["step_ms_q25"] / base_ms) for r, t in zip(ratios, table)],
+                       [max(0.0, t["step_ms_q75"] / base_ms - r) for r, t in zip(ratios, table)]]
             ax.bar(range(len(table)), ratios, yerr=err, capsize=3)
             ax.set_xticks(range(len(table)), [t["variant"] for t in table], rotation=30, ha="right", fontsize=7)
         ax.set_ylabel(f"step time / {settings['baseline']}"); ax.axhline(1, color="gray", lw=0.5)

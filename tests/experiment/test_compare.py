@@ -127,3 +127,17 @@ def test_a_sweep_expands_trains_and_reports_grouped_by_its_keys(tmp_path):
     assert saved["train"]["lr"] == 0.01 and saved["model"]["ffn"] == "vqc"
     assert (tmp_path / "sw" / "sweep_train_lr.png").exists() and "| lr |" in result["report"].replace("train.", "")
     assert "measured side by side after the runs" in result["report"]
+
+
+def test_cost_bars_accept_a_quartile_equal_to_the_median(tmp_path):
+    """Side-by-side quartiles can equal the median (few repeats); float rounding of the ratios must not turn the
+    error bar's length negative (matplotlib refuses that). The medians below are such a case (found by search)."""
+    from qhybrid.report import plot_comparison
+    base = {"params_total": 10, "mean": 2.0, "std": 0.0, "metric": "test_ppl", "n_qubits": "",
+            "embedding": "classical", "attention": "classical", "ffn": "classical"}
+    m0, m1 = 76.6136872786848, 26.251833548202747                        # median ms of baseline and variant
+    s0, s1 = m0 / 1e3, m1 / 1e3                                           # as report.comparison_table makes them
+    table = [{**base, "variant": v, "step_ms": s * 1e3, "step_ratio": s / s0, "step_ms_q25": m,
+              "step_ms_q75": m + 1} for v, s, m in (("a", s0, m0), ("b", s1, m1))]
+    figures = plot_comparison(tmp_path, {"baseline": "a", "sweep": None}, [{"variant": "a", "history": []}], table)
+    assert "cost.png" in figures and (tmp_path / "cost.png").stat().st_size > 1000
