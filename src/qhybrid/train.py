@@ -35,7 +35,7 @@ from .config import RunConfig, to_dict
 from .costs import RunMeter, add_costs
 from .data import Batches, load_tokenizer
 from .device import apply_threads, resolve_device
-from .models import count_parameters
+from .models import any_quantum, count_parameters
 from .runs import (
     build_model,
     config_differences,
@@ -129,7 +129,7 @@ def step_width(cfg: RunConfig, corpus) -> int:
         return 1 << 30
     m, _ = model_config(cfg, corpus)
     width = max(m.d_model, m.vocab_size)
-    if any(getattr(m, k) != "classical" for k in ("embedding", "attention", "ffn")):
+    if any_quantum(vars(m)):
         width = max(width, m.n_heads * 2 ** m.quantum.n_qubits)
     if m.attention == "quixer":
         width = max(width, 4 ** m.quantum.n_qubits)

@@ -123,6 +123,12 @@ def bit(index, wire: int, n: int):
     return (index >> (n - 1 - wire)) & 1
 
 
+def z_signs(n: int, wires) -> torch.Tensor:
+    """Z eigenvalues (+1 for bit 0, -1 for bit 1) of every basis state on each wire: (len(wires), 2**n) float64."""
+    idx = torch.arange(2 ** n)
+    return torch.stack([1 - 2 * bit(idx, q, n) for q in wires]).double()
+
+
 def pauli_flip_phase(word, n: int, dtype=torch.complex128, device=None) -> tuple[int, torch.Tensor]:
     """A Pauli word [(wire, 'X'|'Y'|'Z'), ...] as P|i> = phase[i] |i ^ flip>: (flip mask, phase (2**n,))."""
     idx = torch.arange(2 ** n, device=device)

@@ -141,15 +141,19 @@ def _chunk(B: int, T: int, n_qubits: int) -> int:
     return max(1, min(B, CHUNK_ELEMENTS // (T * 4 ** n_qubits)))
 
 
+def _lcu_coefficients(b: torch.Tensor, B: int, key_mask: torch.Tensor | None) -> torch.Tensor:
+    """The LCU weight of every token: b (T,) per position, zero at masked keys -> (B, T)."""
+    coef = b[None, :].expand(B, b.shape[0])
+    return coef if key_mask is None else coef * key_mask.to(coef.real.dtype)
+
+
 def lcu_qsvt_states(U: torch.Tensor, b: torch.Tensor, c: torch.Tensor, causal: bool,
                     key_mask: torch.Tensor | None = None, scaled: bool = False):
     """U (B, T, D, D), b (T,) complex, c (K+1,) complex -> states (B, T, D) and success prob (B, T).
 
     With scaled=True, U already holds b_s U_s (the key mask applied) and b is only read for its norms."""
     B, T, D, _ = U.shape
-    coef = b[None, :].expand(B, T)                                 # (B, T)
-    if key_mask is not None:
-        coef = coef * key_mask.to(coef.real.dtype)
+    coef = _lcu_coefficients(b, B, key_mask)                       # (B, T)
     terms = U if scaled else coef[..., None, None] * U             # (B, T, D, D)
     norm = coef.abs()
     if causal:
@@ -171,9 +175,7 @@ def lcu_qsvt_states(U: torch.Tensor, b: torch.Tensor, c: torch.Tensor, causal: b
 def _mix(a, b, c, mask, n, layers, causal):
     """One chunk: angles a (b, T, 2nL) -> states (b, T, D), success probability (b, T)."""
     Bc, T, _ = a.shape
-    coef = b[None, :].expand(Bc, T)
-    if mask is not None:
-        coef = coef * mask.to(coef.real.dtype)
+    coef = _lcu_coefficients(b, Bc, mask)
     U = token_unitaries(a.reshape(Bc * T, -1), n, layers, scale=coef.reshape(-1)).view(Bc, T, 2 ** n, 2 ** n)
     return lcu_qsvt_states(U, b, c, causal, mask, scaled=True)
 

@@ -144,18 +144,23 @@ def _compile(circuit: Circuit, from_zero: bool) -> Plan:
     return Plan(prefix, [op for op, _ in body], groups, prog, prefix_refs, segments, stacks, local=local)
 
 
-_PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # circuit -> (version, {from_zero: Plan})
+_PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # circuit -> (version, {key: compiled})
 
 
-def _plan(circuit: Circuit, from_zero: bool) -> Plan:
-    """The compiled Plan of a circuit, cached per circuit object until the circuit changes (its version)."""
+def _cached(circuit: Circuit, key, make):
+    """make(circuit), cached per circuit object and key until the circuit changes (its version)."""
     entry = _PLANS.get(circuit)
     if entry is None or entry[0] != circuit.version:
         entry = _PLANS[circuit] = (circuit.version, {})
     cache = entry[1]
-    if from_zero not in cache:
-        cache[from_zero] = _compile(circuit, from_zero)
-    return cache[from_zero]
+    if key not in cache:
+        cache[key] = make(circuit)
+    return cache[key]
+
+
+def _plan(circuit: Circuit, from_zero: bool) -> Plan:
+    """The compiled Plan of a circuit (from |0..0> or from given states), cached until the circuit changes."""
+    return _cached(circuit, from_zero, lambda c: _compile(c, from_zero))
 
 
 def _layout(plan: Plan, n: int, order=None, perm=None) -> _Layout:

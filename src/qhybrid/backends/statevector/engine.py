@@ -42,10 +42,10 @@ import torch
 
 from ...circuit import GATES, Circuit, gate_matrix
 from ...circuit.gates import complex_of, real_of
-from ..base import check_shots, prepare, sample_estimates
+from ..base import check_shots, prepare, sample_estimates, z_signs
 from .compile import (
-    _PLANS,
     Plan,
+    _cached,
     _IApply,
     _IFused,
     _IGather,
@@ -315,21 +315,13 @@ def _kron_states(vs: list) -> torch.Tensor:
     return _Outer.apply(a, b)
 
 
-def _reupload_plan(circuit: Circuit):
-    """The circuit's ReuploadPlan (or None), cached with its Plans."""
-    _plan(circuit, from_zero=True)
-    cache = _PLANS[circuit][1]
-    if "reupload" not in cache:
-        cache["reupload"] = reupload_plan(circuit)
-    return cache["reupload"]
-
-
 def _run(circuit: Circuit, x, w, psi0, end: str):
     n = circuit.n_qubits
     N = x.shape[0]
     dtype = complex_of(w.dtype)
     plan = _plan(circuit, from_zero=psi0 is None)
-    if N > 1 and _FUSION[0] == "auto" and worth_it(rp := _reupload_plan(circuit)):   # inputs re-read after gates
+    rp = _cached(circuit, "reupload", reupload_plan) if N > 1 and _FUSION[0] == "auto" else None
+    if worth_it(rp):                                          # inputs re-read after other gates: phase layers
         return reupload_states(rp, x, w, psi0, simulate), _layout(plan, n, tuple(range(n))), plan
     spec, ins, lay = _schedule(plan, n, N, end, psi0 is None)
     ctx = _Ctx(plan.prog, x, w, dtype)
@@ -387,9 +379,7 @@ def _local_expect(plan: Plan, psi: torch.Tensor, lay: _Layout, n: int) -> torch.
     if zw:
         cache, key = plan.local_z, (tuple(zw), psi.device, psi.dtype)
         if key not in cache:
-            idx = torch.arange(2 ** n)
-            zt = torch.stack([1 - 2 * ((idx >> (n - 1 - q)) & 1) for q in zw]).to(device=psi.device,
-                                                                                  dtype=real_of(psi.dtype))
+            zt = z_signs(n, zw).to(device=psi.device, dtype=real_of(psi.dtype))
             cache[key] = (zt, 2 * zt)
         z = _ZExpect.apply(psi, *cache[key])
         zs = {q: z[:, i] for i, q in enumerate(zw)}

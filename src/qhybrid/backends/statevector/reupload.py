@@ -30,6 +30,7 @@ import torch
 from ...circuit import Circuit
 from ...circuit.angles import AngleTable, term
 from ...circuit.gates import complex_of
+from ..base import z_signs
 
 _BASIS = {"rx": "X", "ry": "Y", "rz": "Z", "phaseshift": "Z", "isingzz": "Z"}
 _r2 = 1 / math.sqrt(2)
@@ -58,8 +59,7 @@ def _reads_input(op) -> bool:
 
 def _coef(op, n: int) -> torch.Tensor:
     """The phase of each basis state (in the layer's eigenbasis) per unit angle: (2^n,) float64."""
-    idx = torch.arange(2 ** n)
-    z = [1 - 2 * ((idx >> (n - 1 - q)) & 1).double() for q in range(n)]        # Z eigenvalue of every wire
+    z = z_signs(n, range(n))                                                     # (n, 2^n)
     if op.name == "phaseshift":                                                  # diag(1, e^{i theta})
         return (1 - z[op.wires[0]]) / 2
     if op.name == "isingzz":                                                     # exp(-i theta/2 Z Z)
