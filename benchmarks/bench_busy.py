@@ -6,8 +6,8 @@
 "Busy" = one competing CPU-bound process (a Python busy loop) pinned to core 0 with taskset, the case
 of a browser or a second run sharing a laptop's cores. Each thread setting runs in its own fresh
 process (OpenMP reads its settings at start), quiet and busy phases alternate in rounds so that drift
-hits both, and every timed value is the median of the steps of one phase. The model and step are
-those of bench_models.py (vocab 65, context 64, batch 32, d_model 32, 4 heads, 2 blocks, 4 qubits).
+hits both, and every timed value is the median of the steps of one phase. The model, batch and step
+are bench_models.py's (bench_config, bench_batch, step_fn; 4 qubits).
 
 Settings: `threads=2` (torch's default here), `threads=1` (what `train.threads: auto`, the default,
 chooses for this model: qhybrid.device.auto_threads), and `passive` (2 threads with
@@ -27,16 +27,12 @@ from pathlib import Path
 
 WORKER = r"""
 import sys, time, json, torch
-from qhybrid.models import ModelConfig, TinyLM
+sys.path.insert(0, sys.argv[4])
+from bench_models import bench_batch, bench_config, step_fn
+from qhybrid.models import TinyLM
 torch.set_num_threads(int(sys.argv[1]))
 torch.manual_seed(0)
-idx = torch.randint(0, 65, (32, 65))
-cfg = ModelConfig(vocab_size=65, context=64, d_model=32, n_heads=4, n_blocks=2,
-                  quantum=dict(n_qubits=4, n_layers=2), attention=sys.argv[3])
-model = TinyLM(cfg)
-opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-def step():
-    _, loss = model(idx[:, :-1], idx[:, 1:]); opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+step = step_fn(TinyLM(bench_config("attention", sys.argv[3], 4)), bench_batch())
 for _ in range(3):
     step()
 out = []
@@ -45,13 +41,14 @@ for _ in range(int(sys.argv[2])):
 print(json.dumps(out))
 """
 
+HERE = Path(__file__).resolve().parent            # the workers import bench_models from here
 SETTINGS = {"threads=2": (2, {}), "threads=1": (1, {}), "passive": (2, {"OMP_WAIT_POLICY": "PASSIVE"})}
 
 
 def run_worker(threads: int, env: dict, steps: int, kind: str) -> float:
     """Median step time (ms) of a fresh process."""
     e = dict(os.environ, **env)
-    out = subprocess.run([sys.executable, "-c", WORKER, str(threads), str(steps), kind], env=e,
+    out = subprocess.run([sys.executable, "-c", WORKER, str(threads), str(steps), kind, str(HERE)], env=e,
                          capture_output=True, text=True, check=True)
     return statistics.median(json.loads(out.stdout.strip().splitlines()[-1])) * 1e3
 

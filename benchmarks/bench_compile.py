@@ -20,8 +20,9 @@ import time
 from pathlib import Path
 
 import torch
+from bench_models import bench_batch, bench_config, step_fn
 
-from qhybrid.models import ModelConfig, TinyLM
+from qhybrid.models import TinyLM
 
 
 def loss_and_grads(model, idx):
@@ -41,16 +42,14 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch._dynamo.config.cache_size_limit = 64      # the engine's per-circuit plans specialise the graph
-    torch.manual_seed(0)
-    idx = torch.randint(0, 65, (32, 65))
+    idx = bench_batch()
     rows = []
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads\n")
     print("| kind | compile s | eager ms | compiled ms | compiled / eager | gradient rel. diff |")
     print("|---|---:|---:|---:|---:|---:|")
     for spec in args.kinds:
         part, kind = spec.split(":")
-        cfg = ModelConfig(vocab_size=65, context=64, d_model=32, n_heads=4, n_blocks=2,
-                          quantum=dict(n_qubits=args.qubits, n_layers=2), **{part: kind})
+        cfg = bench_config(part, kind, args.qubits)
         torch.manual_seed(0)
         eager = TinyLM(cfg)
         compiled_model = copy.deepcopy(eager)
@@ -67,16 +66,12 @@ def main():
         diff = ((gc_all - ge_all).norm() / ge_all.norm()).item()        # float32: reassociated sums differ
         assert torch.allclose(lc, le, rtol=1e-5), f"{spec}: compiled loss {lc.item()} != eager {le.item()}"
         assert diff < 1e-4, f"{spec}: compiled gradient differs from eager by {diff:.2e} (relative norm)"
-        opts = {k: torch.optim.AdamW(m.parameters(), lr=1e-3) for k, m in (("eager", eager), ("compiled", compiled))}
-        models = {"eager": eager, "compiled": compiled}
+        steps = {"eager": step_fn(eager, idx), "compiled": step_fn(compiled, idx)}
         times = {"eager": [], "compiled": []}
         for _ in range(args.repeats):
-            for k, m in models.items():
+            for k, step in steps.items():
                 t0 = time.perf_counter()
-                _, loss = m(idx[:, :-1], idx[:, 1:])
-                opts[k].zero_grad(set_to_none=True)
-                loss.backward()
-                opts[k].step()
+                step()
                 times[k].append(time.perf_counter() - t0)
         med = {k: statistics.median(v) * 1e3 for k, v in times.items()}
         rows.append(dict(kind=spec, qubits=args.qubits, compile_s=compile_s, eager_ms=med["eager"],

@@ -41,6 +41,17 @@ def saved_bytes(model, *inputs) -> int:
     return total
 
 
+def bench_config(part: str, kind: str, n_qubits: int) -> ModelConfig:
+    """The benchmark model: vocab 65, context 64, d_model 32, 4 heads, 2 blocks, `part` of kind `kind`."""
+    return ModelConfig(vocab_size=65, context=64, d_model=32, n_heads=4, n_blocks=2,
+                       quantum=dict(n_qubits=n_qubits, n_layers=2), **{part: kind})
+
+
+def bench_batch() -> torch.Tensor:
+    """Batch 32 of context 64 (+1 for the targets), seed 0."""
+    return torch.randint(0, 65, (32, 65), generator=torch.Generator().manual_seed(0))
+
+
 def step_fn(model, idx):
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
 
@@ -66,8 +77,7 @@ def main():
     torch.set_num_threads(2)
     repeats = args.repeats or (5 if args.quick else 15)
     qubits = [4] if args.quick else [4, 6]
-    torch.manual_seed(0)
-    idx = torch.randint(0, 65, (32, 65)).to(device)            # batch 32, context 64 (+1 for targets)
+    idx = bench_batch().to(device)
     rows = []
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {repeats} timed steps per model, "
           f"device {device}\n")
@@ -77,8 +87,7 @@ def main():
         for part, kind in VARIANTS:
             if kind == "ket" and n != qubits[0]:
                 continue                                       # no qubits involved
-            cfg = ModelConfig(vocab_size=65, context=64, d_model=32, n_heads=4, n_blocks=2,
-                              quantum=dict(n_qubits=n, n_layers=2), **{part: kind})
+            cfg = bench_config(part, kind, n)
             torch.manual_seed(0)
             models = {"q": TinyLM(cfg).to(device), "c": TinyLM(classical_twin(cfg)).to(device)}
             steps = {k: step_fn(m, idx) for k, m in models.items()}
