@@ -23,13 +23,13 @@ its "auto" fusion mode only (the forced modes keep the gate-by-gate path testabl
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
 from ...circuit import Circuit
 from ...circuit.angles import AngleTable, term
-from ...circuit.gates import complex_of
+from ...circuit.gates import complex_of, real_of
 from ..base import z_signs
 
 _BASIS = {"rx": "X", "ry": "Y", "rz": "Z", "phaseshift": "Z", "isingzz": "Z"}
@@ -51,6 +51,7 @@ class ReuploadPlan:
     n_qubits: int
     fixed: list               # L + 1 input-free Circuits F_0 .. F_L
     layers: list              # L _InputLayer
+    consts: dict = field(default_factory=dict)   # bases and phase tables per (dtype, device)
 
 
 def _reads_input(op) -> bool:
@@ -134,10 +135,10 @@ def _unitary(c: Circuit, w: torch.Tensor, dtype, simulate) -> torch.Tensor:
 
 
 def _cached_consts(plan: ReuploadPlan, dtype, device) -> dict:
-    key = (dtype, device)
-    cache = plan.__dict__.setdefault("_consts", {})
+    """The plan's bases V_k and phase tables C_k^T on a device, cached per (dtype, device)."""
+    key, cache = (dtype, device), plan.consts
     if key not in cache:
-        real = torch.float64 if dtype == torch.complex128 else torch.float32
+        real = real_of(dtype)
         cache[key] = dict(
             V=[_basis(layer.basis, dtype, device) for layer in plan.layers],
             coef=[layer.coef.T.to(device=device, dtype=real).contiguous() for layer in plan.layers])
